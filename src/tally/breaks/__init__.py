@@ -1,0 +1,1 @@
+"""Plans, runs and the breaks they find, with their workflow (Django app)."""

@@ -1,0 +1,108 @@
+"""Plans, runs, per-day results and breaks.
+
+Matched pairs stay in the lake; only breaks, per-day counts and run manifests live here.
+A break's ``identity`` is stable across re-runs of a day, so work done on it is never lost
+or duplicated.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Plan(models.Model):
+    name = models.SlugField(max_length=64, unique=True)
+    spec = models.JSONField(default=dict)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="runs")
+    first_day = models.DateField()
+    last_day = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    engine = models.CharField(max_length=16)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+
+class DayResult(models.Model):
+    """What processing one business day of a plan found; replaced whole when the day re-runs."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    run = models.ForeignKey(Run, on_delete=models.SET_NULL, null=True, related_name="days")
+    matched = models.PositiveIntegerField(default=0)
+    pending = models.PositiveIntegerField(default=0)
+    short = models.PositiveIntegerField(default=0)
+    long = models.PositiveIntegerField(default=0)
+    mismatch = models.PositiveIntegerField(default=0)
+    plan_version = models.PositiveIntegerField(default=1)
+    # Manifest: the bills (sha256) read, the engine, so the day can be reproduced.
+    manifest = models.JSONField(default=dict)
+    published_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["plan", "day"]
+        constraints = [models.UniqueConstraint(fields=["plan", "day"], name="one_result_per_plan_day")]
+
+    @property
+    def breaks(self) -> int:
+        return self.short + self.long + self.mismatch
+
+
+class Break(models.Model):
+    class Kind(models.TextChoices):
+        SHORT = "short", "short"
+        LONG = "long", "long"
+        MISMATCH = "mismatch", "mismatch"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        PENDING_APPROVAL = "pending_approval", "pending approval"
+        RESOLVED = "resolved", "resolved"
+        SUSPENDED = "suspended", "suspended"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="breaks")
+    identity = models.CharField(max_length=64)
+    day = models.DateField(db_index=True)
+    detected_on = models.DateField(db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.OPEN, db_index=True)
+    record_kind = models.CharField(max_length=16)
+    order_no = models.CharField(max_length=128, blank=True, db_index=True)
+    refund_no = models.CharField(max_length=128, blank=True)
+    currency = models.CharField(max_length=3)
+    ours_amount_minor = models.BigIntegerField(null=True)
+    theirs_amount_minor = models.BigIntegerField(null=True)
+    reason = models.CharField(max_length=32)
+    # The two records as normalized (or null for the missing side), provenance included.
+    ours = models.JSONField(null=True)
+    theirs = models.JSONField(null=True)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-day", "kind", "order_no"]
+        constraints = [models.UniqueConstraint(fields=["plan", "identity"], name="one_break_per_identity")]
+        permissions = [("act_on_break", "Can propose actions on breaks"),
+                       ("approve_break", "Can approve actions on breaks")]

@@ -1,0 +1,78 @@
+"""The normalized record: one schema for every line of every source (CONTRACT.md).
+
+Parsers yield plain dicts with these keys; :class:`Batcher` turns them into Arrow record
+batches of bounded size so a bill of any length is parsed in bounded memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import pyarrow as pa
+
+RECORD_KINDS = ("payment", "refund", "fee", "payout", "adjustment", "other")
+
+SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("business_day", pa.date32(), nullable=False),
+        pa.field("record_kind", pa.string(), nullable=False),
+        pa.field("order_no", pa.string()),
+        pa.field("refund_no", pa.string()),
+        pa.field("channel_txn_id", pa.string()),
+        pa.field("amount_minor", pa.int64(), nullable=False),
+        pa.field("fee_minor", pa.int64(), nullable=False),
+        pa.field("discount_minor", pa.int64(), nullable=False),
+        pa.field("currency", pa.string(), nullable=False),
+        pa.field("occurred_at", pa.timestamp("us", tz="UTC")),
+        pa.field("status", pa.string()),
+        pa.field("item", pa.string()),
+        pa.field("quantity", pa.int64()),
+        pa.field("bill_sha256", pa.string(), nullable=False),
+        pa.field("line_no", pa.int64(), nullable=False),
+    ]
+)
+
+COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
+MONEY_COLUMNS = ("amount_minor", "fee_minor", "discount_minor")
+_DEFAULTS: dict[str, Any] = {"fee_minor": 0, "discount_minor": 0}
+
+
+def empty_table() -> pa.Table:
+    return SCHEMA.empty_table()
+
+
+class Batcher:
+    """Collects record dicts and hands out Arrow batches of at most ``size`` rows."""
+
+    def __init__(self, size: int = 65_536) -> None:
+        self.size = size
+        self._columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+        self._count = 0
+
+    def add(self, record: Mapping[str, Any]) -> pa.RecordBatch | None:
+        for name in COLUMNS:
+            self._columns[name].append(record.get(name, _DEFAULTS.get(name)))
+        self._count += 1
+        return self.flush() if self._count >= self.size else None
+
+    def flush(self) -> pa.RecordBatch | None:
+        if not self._count:
+            return None
+        batch = pa.RecordBatch.from_pydict(self._columns, schema=SCHEMA)
+        self._columns = {name: [] for name in COLUMNS}
+        self._count = 0
+        return batch
+
+
+def batched(records: Iterable[Mapping[str, Any]], size: int = 65_536) -> Iterator[pa.RecordBatch]:
+    """Arrow batches from an iterable of record dicts."""
+    batcher = Batcher(size)
+    for record in records:
+        batch = batcher.add(record)
+        if batch is not None:
+            yield batch
+    last = batcher.flush()
+    if last is not None:
+        yield last
