@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class WebConfig(AppConfig):
+    name = "tally.web"
+    label = "web"
+    verbose_name = "Back office"

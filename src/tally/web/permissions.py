@@ -1,0 +1,27 @@
+"""Who may see what: every page needs a login, and each area its model's view permission.
+
+Anonymous users are sent to the login page; a logged-in user without the permission gets 403
+(never a login loop). Permission names follow Django's ``app_label.action_model``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpResponse
+
+VIEW_BREAKS = "breaks.view_break"
+VIEW_BILLS = "ingest.view_bill"
+
+View = Callable[..., HttpResponse]
+
+
+def requires(perm: str) -> Callable[[View], View]:
+    """Decorate a view: login first, then ``perm`` or 403."""
+
+    def decorate(view: View) -> View:
+        checked: View = permission_required(perm, raise_exception=True)(view)
+        return login_required(checked)
+
+    return decorate

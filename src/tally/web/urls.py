@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from tally.web.views import bills, breaks, dashboard, health
+
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("breaks/", breaks.break_list, name="break-list"),
+    path("breaks/<int:pk>/", breaks.break_detail, name="break-detail"),
+    path("bills/", bills.bill_list, name="bill-list"),
+    path("healthz", health.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(template_name="tally/login.html",
+                                                redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,125 @@
+"""The break list (filters, 50 per page) and one break's two sides with their raw bill lines."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from tally.breaks.models import Break
+from tally.errors import TallyError
+from tally.ingest.models import Bill
+from tally.web import labels
+from tally.web.forms import BreakFilter
+from tally.web.permissions import VIEW_BREAKS, requires
+from tally.web.views.requests import HtmxHttpRequest, wants_fragment
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+RESULTS_ID = "results"
+# Provenance keys of a normalized record: shown with the raw line, not compared.
+PROVENANCE = ("bill_sha256", "line_no", "bill_name")
+
+
+@requires(VIEW_BREAKS)
+def break_list(request: HtmxHttpRequest) -> HttpResponse:
+    form = BreakFilter(request.GET)
+    breaks = form.apply(Break.objects.select_related("plan"))
+    page = Paginator(breaks, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "results_id": RESULTS_ID}
+    if wants_fragment(request, RESULTS_ID):
+        return render(request, "tally/_break_results.html", context)
+    return render(request, "tally/break_list.html", context)
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    name: str
+    label: str
+    ours: Any
+    theirs: Any
+    differs: bool
+    is_money: bool
+
+
+def field_rows(ours: Mapping[str, Any] | None, theirs: Mapping[str, Any] | None) -> list[FieldRow]:
+    """The two records column by column; ``differs`` only where both sides exist and disagree."""
+    ours, theirs = ours or {}, theirs or {}
+    names = list(labels.RECORD_FIELDS)
+    names += sorted((set(ours) | set(theirs)) - set(names) - set(PROVENANCE))
+    both = bool(ours) and bool(theirs)
+    rows = []
+    for name in names:
+        left, right = ours.get(name), theirs.get(name)
+        if left is None and right is None and name not in labels.RECORD_FIELDS:
+            continue
+        if left is None and right is None and name in ("item", "quantity"):
+            continue  # money sources have no SKU columns; do not show empty rows for them
+        rows.append(FieldRow(
+            name=name,
+            label=str(labels.RECORD_FIELDS.get(name, name)),
+            ours=left,
+            theirs=right,
+            differs=both and left != right,
+            is_money=name in labels.MONEY_FIELDS,
+        ))
+    return rows
+
+
+@dataclass(frozen=True)
+class Side:
+    record: Mapping[str, Any] | None
+    bill_name: str | None
+    bill_sha256: str | None
+    line_no: int | None
+    raw_line: str | None
+
+
+def raw_line(sha256: str, line_no: int) -> str | None:
+    """The bill line as received, from the archive through the service layer."""
+    try:
+        from tally.services.bills import raw_line as service_raw_line
+    except ImportError:  # the service layer is not installed in this build yet
+        return None
+    try:
+        return service_raw_line(sha256, line_no)
+    except TallyError as exc:
+        log.warning("raw line of %s:%s unavailable: %s", sha256, line_no, exc.code)
+        return None
+
+
+def side(record: Mapping[str, Any] | None) -> Side:
+    if not record:
+        return Side(None, None, None, None, None)
+    sha256 = record.get("bill_sha256") or None
+    line_no = record.get("line_no")
+    line_no = int(line_no) if line_no is not None else None
+    name = record.get("bill_name") or None
+    if name is None and sha256:
+        bills = Bill.objects.filter(sha256=sha256, status=Bill.Status.IMPORTED)
+        name = bills.values_list("name", flat=True).first()
+    line = raw_line(sha256, line_no) if sha256 and line_no is not None else None
+    return Side(record, name, sha256, line_no, line)
+
+
+@requires(VIEW_BREAKS)
+def break_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    brk = get_object_or_404(Break.objects.select_related("plan", "assignee"), pk=pk)
+    difference = None
+    if brk.ours_amount_minor is not None and brk.theirs_amount_minor is not None:
+        difference = brk.ours_amount_minor - brk.theirs_amount_minor
+    return render(request, "tally/break_detail.html", {
+        "break": brk,
+        "rows": field_rows(brk.ours, brk.theirs),
+        "ours": side(brk.ours),
+        "theirs": side(brk.theirs),
+        "ours_currency": (brk.ours or {}).get("currency") or brk.currency,
+        "theirs_currency": (brk.theirs or {}).get("currency") or brk.currency,
+        "difference": difference,
+    })

@@ -1,0 +1,11 @@
+"""WSGI entry point: ``gunicorn tally.web.wsgi`` (``tally serve`` uses the same application)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tally.settings")
+
+application = get_wsgi_application()

@@ -1,0 +1,81 @@
+"""Small factories for back-office tests: each call builds fresh rows, nothing is shared."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from django.contrib.auth.models import Permission, User
+
+from tally.breaks.models import Break, DayResult, Plan
+from tally.ingest.models import Bill, Source
+
+PASSWORD = "correct horse battery"
+_seq = itertools.count(1)
+
+DAY = dt.date(2024, 5, 1)
+
+
+def make_user(*perms: str, username: str | None = None) -> User:
+    user = User.objects.create_user(username or f"user{next(_seq)}", password=PASSWORD)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        permission = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        user.user_permissions.add(permission)
+    return user
+
+
+def make_viewer(username: str | None = None) -> User:
+    return make_user("breaks.view_break", "ingest.view_bill", username=username)
+
+
+def make_plan(name: str | None = None) -> Plan:
+    return Plan.objects.create(name=name or f"plan-{next(_seq)}", spec={"ours": "shop", "theirs": "wechat"})
+
+
+def make_day_result(plan: Plan, day: dt.date = DAY, **counts: int) -> DayResult:
+    return DayResult.objects.create(plan=plan, day=day, **counts)
+
+
+def make_record(source: str, **fields: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "source": source, "business_day": DAY.isoformat(), "record_kind": "payment",
+        "order_no": "ORD-1001", "refund_no": None, "channel_txn_id": "4200001",
+        "amount_minor": 1234, "fee_minor": 7, "discount_minor": 0, "currency": "CNY",
+        "occurred_at": "2024-05-01T02:03:04+00:00", "status": "SUCCESS",
+        "bill_sha256": "ab" * 32, "line_no": 3, "bill_name": f"pay_{source}_20240501_01.csv",
+    }
+    record.update(fields)
+    return record
+
+
+def make_break(plan: Plan | None = None, **fields: Any) -> Break:
+    plan = plan or make_plan()
+    values: dict[str, Any] = {
+        "identity": f"id-{next(_seq)}", "day": DAY, "detected_on": DAY, "kind": "mismatch",
+        "status": "open", "record_kind": "payment", "order_no": "ORD-1001", "refund_no": "",
+        "currency": "CNY", "ours_amount_minor": 1234, "theirs_amount_minor": 1200,
+        "reason": "amount_mismatch",
+    }
+    values.update(fields)
+    same = {"order_no": values["order_no"], "currency": values["currency"]}
+    if "ours" not in values and values["ours_amount_minor"] is not None:
+        values["ours"] = make_record("shop", amount_minor=values["ours_amount_minor"], **same)
+    if "theirs" not in values and values["theirs_amount_minor"] is not None:
+        values["theirs"] = make_record("wechat", amount_minor=values["theirs_amount_minor"],
+                                       bill_sha256="cd" * 32, line_no=9, **same)
+    return Break.objects.create(plan=plan, **values)
+
+
+def make_source(name: str | None = None, kind: str = "wechatpay") -> Source:
+    return Source.objects.create(name=name or f"source-{next(_seq)}", kind=kind)
+
+
+def make_bill(source: Source | None = None, **fields: Any) -> Bill:
+    values: dict[str, Any] = {
+        "name": f"pay_wechat_20240501_{next(_seq):02d}.csv", "sha256": f"{next(_seq):064x}",
+        "business_day": DAY, "status": "imported", "rows": 10,
+    }
+    values.update(fields)
+    return Bill.objects.create(source=source or make_source(), **values)
