@@ -47,7 +47,8 @@ class Bill(models.Model):
         ordering = ["-business_day", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "sha256"],
+                # The same bytes are one bill; an empty bill may legitimately repeat on another day.
+                fields=["source", "sha256", "business_day"],
                 condition=models.Q(status="imported"),
                 name="one_imported_bill_per_content",
             ),

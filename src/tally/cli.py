@@ -1,0 +1,241 @@
+"""The ``tally`` command (CONTRACT.md). Exit codes: 0 done, 2 input rejected, 1 anything else.
+
+Errors are printed once, here, as ``error[CODE]: message (FILE:LINE)``; tracebacks go to the log
+file under TALLY_HOME/logs, never to the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tally.errors import ConfigError, TallyError
+
+log = logging.getLogger("tally.cli")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own exit code is 2 too; keep the error format
+        raise ConfigError("BAD_ARGUMENTS", message, hint=f"see `{self.prog} --help`")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tally", description="Payment reconciliation: bills in, breaks out.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="build the demo merchant, reconcile it, serve the back office")
+    p.add_argument("--no-serve", action="store_true")
+    p.add_argument("--days", type=int, default=3)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+
+    p = sub.add_parser("serve", help="serve the back office and the API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+
+    p = sub.add_parser("apply", help="declare sources and plans from a TOML file")
+    p.add_argument("file", type=Path)
+    p = sub.add_parser("export", help="write the declared sources and plans to a TOML file")
+    p.add_argument("file", type=Path)
+
+    p = sub.add_parser("import", help="archive, parse and normalize bills")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--source", required=True)
+    p.add_argument("--day", type=_day, help="business day of the bill, when its content cannot tell")
+
+    p = sub.add_parser("run", help="reconcile a plan's days in order")
+    p.add_argument("plan")
+    p.add_argument("--from", dest="first", type=_day, required=True)
+    p.add_argument("--to", dest="last", type=_day)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("bills", help="list bills")
+    p.add_argument("--source")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("breaks", help="list or export breaks")
+    p.add_argument("--plan")
+    p.add_argument("--day", type=_day)
+    p.add_argument("--status")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true")
+    out.add_argument("--csv", type=Path)
+    out.add_argument("--xlsx", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        _setup()
+        return int(COMMANDS[args.command](args) or 0)
+    except TallyError as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error[INTERRUPTED]: stopped; nothing half-done was kept", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        log.exception("unexpected failure")
+        print(f"error[INTERNAL]: {type(exc).__name__}: {exc} (details in TALLY_HOME/logs/tally.log)",
+              file=sys.stderr)
+        return 1
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tally.settings")
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    logs = settings.TALLY_HOME / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(logs / "tally.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    # Tracebacks go to the log file only; the user sees the one-line error.
+    log.propagate = False
+    log.addHandler(handler)
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tally.services import demo
+    from tally.web.roles import ensure_roles
+
+    ensure_roles()
+    demo.ensure_users()
+    outcomes = demo.build(args.days, progress=lambda day, outcome: print(_summary(day, outcome)))
+    total = sum(len(o.breaks) for o in outcomes)
+    print(f"demo ready: plan {demo.PLAN}, {len(outcomes)} days, {total} breaks")
+    print(f"log in at http://{args.host}:{args.port}/ as admin, maker or checker, password {demo.PASSWORD}")
+    if args.no_serve:
+        return 0
+    return cmd_serve(args)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tally.web.server import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from tally.services.declarations import apply_file
+
+    applied = apply_file(args.file)
+    for label, names in (("created", applied.created), ("updated", applied.updated),
+                         ("unchanged", applied.unchanged)):
+        for name in names:
+            print(f"{label}: {name}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tally.services.declarations import export_file
+
+    export_file(args.file)
+    print(f"wrote {args.file}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from tally.services.importing import import_bill
+
+    for path in args.files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError("FILE_NOT_FOUND", f"cannot read {path}: {exc.strerror}", file=str(path)) from None
+        result = import_bill(data, args.source, file_name=str(path), day=args.day)
+        if result.already:
+            print(f"already imported: {result.bill.name} (sha256 {result.bill.sha256[:12]}…)")
+        else:
+            print(f"imported {result.bill.name}: {result.bill.rows} records")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tally.services.running import days_between, run_plan
+
+    last = args.last or args.first
+    if args.json:
+        def emit(day: date, outcome: Any) -> None:
+            print(json.dumps({"plan": outcome.plan, "day": day.isoformat(), "matched": outcome.matched,
+                              "pending": outcome.pending, "breaks": outcome.counts()}), flush=True)
+        run_plan(args.plan, args.first, last, progress=emit)
+        return 0
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"running {args.plan}", total=len(days_between(args.first, last)))
+
+        def step(day: date, outcome: Any) -> None:
+            bar.advance(task)
+            bar.console.print(_summary(day, outcome))
+        run_plan(args.plan, args.first, last, progress=step)
+    return 0
+
+
+def _summary(day: date, outcome: Any) -> str:
+    c = outcome.counts()
+    return (f"{outcome.plan} {day}: matched {outcome.matched}, pending {outcome.pending}, "
+            f"short {c['short']}, long {c['long']}, mismatch {c['mismatch']}")
+
+
+def cmd_bills(args: argparse.Namespace) -> int:
+    from tally.services.listing import bills
+
+    rows = bills(args.source)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    for row in rows:
+        error = f"  {row['error']}" if row["error"] else ""
+        print(f"{row['business_day'] or '-':10}  {row['status']:8}  {row['rows']:>8}  {row['name']}{error}")
+    return 0
+
+
+def cmd_breaks(args: argparse.Namespace) -> int:
+    from tally.services.listing import breaks, write_csv, write_xlsx
+
+    rows = breaks(plan=args.plan, day=args.day, status=args.status)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    elif args.csv:
+        write_csv(rows, args.csv)
+        print(f"wrote {len(rows)} breaks to {args.csv}")
+    elif args.xlsx:
+        write_xlsx(rows, args.xlsx)
+        print(f"wrote {len(rows)} breaks to {args.xlsx}")
+    else:
+        for row in rows:
+            print(f"{row['day']}  {row['kind']:8}  {row['record_kind']:7}  {row['order_no']:20} "
+                  f"{row['refund_no'] or '':14} {row['ours_amount'] or '-':>12} {row['theirs_amount'] or '-':>12} "
+                  f"{row['currency']}  {row['reason']}  {row['status']}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "demo": cmd_demo, "serve": cmd_serve, "apply": cmd_apply, "export": cmd_export, "import": cmd_import,
+    "run": cmd_run, "bills": cmd_bills, "breaks": cmd_breaks,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

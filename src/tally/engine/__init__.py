@@ -1,0 +1,1 @@
+"""The reconciliation engine: plans, compiled to one query per day, run day by day."""

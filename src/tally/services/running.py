@@ -1,0 +1,174 @@
+"""Running a plan over a range of business days, strictly one day after another, oldest first.
+
+Each day is computed by the engine, then published in one database transaction: the day's
+counts, new and persisting breaks (matched by their stable identity), and the removal of open
+breaks the day no longer finds. A day is visible whole or not at all.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tally.breaks.models import Break, DayResult, Plan, Run
+from tally.engine.compile import reconcile_day
+from tally.engine.day import BreakFound, DayOutcome, window
+from tally.engine.plan import Plan as PlanSpec
+from tally.errors import ConfigError, OperationFailed
+from tally.home import engine_name
+from tally.ingest.models import Bill, Source
+from tally.services import sqlsource
+from tally.services.workspace import lake
+
+Progress = Callable[[date, DayOutcome], None]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    ours: list[str]
+    theirs: list[str]
+    bills: list[str]
+
+
+def plan_named(name: str) -> tuple[Plan, PlanSpec]:
+    plan = Plan.objects.filter(name=name).first()
+    if plan is None:
+        raise ConfigError("UNKNOWN_PLAN", f"there is no plan named {name!r}",
+                          hint="declare it with `tally apply FILE.toml`")
+    return plan, PlanSpec.from_spec(plan.name, plan.spec)
+
+
+def days_between(first: date, last: date) -> list[date]:
+    if last < first:
+        raise ConfigError("BAD_RANGE", f"--to {last} is before --from {first}")
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def run_plan(name: str, first: date, last: date, *, progress: Progress | None = None) -> list[DayOutcome]:
+    plan, spec = plan_named(name)
+    days = days_between(first, last)
+    run = Run.objects.create(plan=plan, first_day=first, last_day=last, engine=engine_name())
+    outcomes = []
+    try:
+        with _lock(plan.name):
+            for day in days:
+                outcome = run_day(plan, spec, day, run)
+                outcomes.append(outcome)
+                if progress:
+                    progress(day, outcome)
+    except BaseException as exc:
+        Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED, finished_at=timezone.now(), error=str(exc))
+        raise
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.DONE, finished_at=timezone.now())
+    return outcomes
+
+
+def run_day(plan: Plan, spec: PlanSpec, day: date, run: Run | None = None) -> DayOutcome:
+    inputs = _inputs(spec, day)
+    outcome = reconcile_day(spec, day, inputs.ours, inputs.theirs, window(spec, day)[0],
+                            lake().results_dir(spec.name, day) / "matched.parquet", engine=engine_name())
+    _publish(plan, outcome, inputs, run)
+    return outcome
+
+
+def _inputs(spec: PlanSpec, day: date) -> Inputs:
+    days = window(spec, day)
+    sources = {s.name: s for s in Source.objects.filter(name__in=spec.sources)}
+    files: dict[str, list[str]] = {}
+    bills: list[str] = []
+    for name in spec.sources:
+        if name not in sources:
+            raise ConfigError("UNKNOWN_SOURCE", f"plan {spec.name} refers to source {name!r}, which does not exist")
+    # Channel bills first: a day is only complete (and our database worth a snapshot) once the
+    # channel has published its bill for it.
+    for source in sorted(sources.values(), key=lambda s: s.kind == "sql"):
+        name = source.name
+        if source.kind == "sql":
+            for d in days:
+                if not _has_bill(source, d):
+                    sqlsource.fetch(source, d)
+        if not _has_bill(source, day):
+            raise OperationFailed(
+                "BILL_MISSING", f"source {name} has no bill for {day}; nothing was reconciled for that day",
+                hint=f"import it with `tally import FILE --source {name}` (or fetch it), then run again")
+        paths: list[str] = []
+        for bill in Bill.objects.filter(source=source, status=Bill.Status.IMPORTED):
+            for d in bill.days:
+                if date.fromisoformat(d) in days:
+                    paths.append(str(lake().record_path(name, date.fromisoformat(d), bill.sha256)))
+                    bills.append(bill.sha256)
+        files[name] = paths
+    return Inputs(ours=[p for s in spec.ours for p in files[s]], theirs=[p for s in spec.theirs for p in files[s]],
+                  bills=sorted(set(bills)))
+
+
+def _has_bill(source: Source, day: date) -> bool:
+    imported = Bill.objects.filter(source=source, status=Bill.Status.IMPORTED)
+    return imported.filter(business_day=day).exists() or any(day.isoformat() in b.days for b in imported)
+
+
+def identities(plan: str, found: list[BreakFound]) -> list[str]:
+    """Stable identity per break: same plan, kind, keys and side ⇒ same break on every re-run.
+    Duplicates of one key are told apart by their order (bill line)."""
+    seen: dict[str, int] = {}
+    out = []
+    for item in found:
+        base = "|".join(str(part) for part in (plan, item.kind, item.day, item.record_kind, item.order_no,
+                                                item.refund_no, "ours" if item.ours else "theirs"))
+        seen[base] = seen.get(base, 0) + 1
+        out.append(hashlib.sha256(f"{base}|{seen[base]}".encode()).hexdigest())
+    return out
+
+
+def _jsonable(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in record.items()}
+
+
+@transaction.atomic
+def _publish(plan: Plan, outcome: DayOutcome, inputs: Inputs, run: Run | None) -> None:
+    counts = outcome.counts()
+    DayResult.objects.update_or_create(
+        plan=plan, day=outcome.day,
+        defaults={"run": run, "matched": outcome.matched, "pending": outcome.pending, **counts,
+                  "plan_version": plan.version,
+                  "manifest": {"bills": inputs.bills, "engine": engine_name(), "plan_version": plan.version}},
+    )
+    ids = identities(plan.name, outcome.breaks)
+    for identity, item in zip(ids, outcome.breaks, strict=True):
+        amounts = {"ours_amount_minor": (item.ours or {}).get("amount_minor"),
+                   "theirs_amount_minor": (item.theirs or {}).get("amount_minor")}
+        Break.objects.update_or_create(
+            plan=plan, identity=identity,
+            defaults={"day": item.day, "detected_on": outcome.day, "kind": item.kind, "reason": item.reason,
+                      "record_kind": item.record_kind, "order_no": item.order_no or "",
+                      "refund_no": item.refund_no or "", "currency": item.currency, **amounts,
+                      "ours": _jsonable(item.ours), "theirs": _jsonable(item.theirs)},
+        )
+    # A re-run that no longer finds an untouched break removes it; worked-on breaks stay.
+    Break.objects.filter(plan=plan, detected_on=outcome.day, status=Break.Status.OPEN).exclude(
+        identity__in=ids).delete()
+
+
+@contextmanager
+def _lock(plan: str) -> Iterator[None]:
+    """One run of a plan at a time on this host (the database serializes the publishing)."""
+    path = settings.TALLY_HOME / "locks" / f"plan-{plan}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OperationFailed("RUN_LOCKED", f"plan {plan} is already running",
+                                  hint="wait for the other run to finish") from None
+        yield

@@ -1,0 +1,101 @@
+"""The day query's outcomes, one small scenario per rule (CONTRACT.md "How a run counts")."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tally.engine.compile import reconcile_day
+from tally.engine.day import window
+from tally.engine.plan import Plan
+from tally.records import SCHEMA
+
+D1 = date(2026, 11, 1)
+
+
+def rec(day: date, order: str, amount: int, *, kind: str = "payment", refund: str | None = None,
+        currency: str = "CNY", line: int = 1) -> dict[str, Any]:
+    return {"source": "s", "business_day": day, "record_kind": kind, "order_no": order, "refund_no": refund,
+            "amount_minor": amount, "fee_minor": 0, "discount_minor": 0, "currency": currency, "bill_sha256": "x",
+            "line_no": line}
+
+
+def run(tmp_path: Path, ours: list[dict], theirs: list[dict], days: int = 3, **plan: Any) -> list[tuple]:
+    o, t = tmp_path / "o.parquet", tmp_path / "t.parquet"
+    pq.write_table(pa.Table.from_pylist(ours, schema=SCHEMA), o)
+    pq.write_table(pa.Table.from_pylist(theirs, schema=SCHEMA), t)
+    spec = Plan("p", ("ours",), ("theirs",), **plan)
+    out = []
+    for n in range(days):
+        day = D1 + timedelta(days=n)
+        result = reconcile_day(spec, day, [str(o)], [str(t)], window(spec, day)[0], tmp_path / f"m{n}.parquet")
+        out.append((result.matched, result.pending, sorted((b.kind, b.reason, b.order_no) for b in result.breaks)))
+    return out
+
+
+def test_equal_records_match_on_their_day(tmp_path: Path) -> None:
+    assert run(tmp_path, [rec(D1, "A", 100)], [rec(D1, "A", 100)], days=2) == [(1, 0, []), (0, 0, [])]
+
+
+def test_amount_difference_is_a_mismatch_at_once(tmp_path: Path) -> None:
+    assert run(tmp_path, [rec(D1, "A", 100)], [rec(D1, "A", 99)], days=1) == [(0, 0, [("mismatch", "amount_mismatch", "A")])]
+
+
+def test_currency_difference_has_its_reason(tmp_path: Path) -> None:
+    out = run(tmp_path, [rec(D1, "A", 100)], [rec(D1, "A", 100, currency="USD")], days=1)
+    assert out == [(0, 0, [("mismatch", "currency_mismatch", "A")])]
+
+
+def test_cross_midnight_pair_is_pending_then_matched_on_the_later_day(tmp_path: Path) -> None:
+    out = run(tmp_path, [rec(D1, "A", 100)], [rec(D1 + timedelta(days=1), "A", 100)])
+    assert out == [(0, 1, []), (1, 0, []), (0, 0, [])]
+
+
+def test_one_sided_records_wait_carry_over_days_then_break(tmp_path: Path) -> None:
+    out = run(tmp_path, [rec(D1, "S", 100)], [rec(D1, "L", 100)], days=3, carry_over_days=2)
+    assert out == [(0, 2, []), (0, 2, []), (0, 0, [("long", "only_theirs", "L"), ("short", "only_ours", "S")])]
+
+
+def test_counterpart_beyond_the_window_does_not_rescue_a_break(tmp_path: Path) -> None:
+    out = run(tmp_path, [rec(D1, "A", 100)], [rec(D1 + timedelta(days=2), "A", 100)], days=4)
+    assert out == [(0, 1, []), (0, 0, [("short", "only_ours", "A")]), (0, 1, []),
+                   (0, 0, [("long", "only_theirs", "A")])]
+
+
+def test_refunds_key_on_refund_number_and_null_equals_null(tmp_path: Path) -> None:
+    ours = [rec(D1, "A", 100), rec(D1, "A", -40, kind="refund", refund="R1"), rec(D1, "A", -10, kind="refund", refund="R2")]
+    theirs = [rec(D1, "A", 100), rec(D1, "A", -40, kind="refund", refund="R1")]
+    out = run(tmp_path, ours, theirs, days=2)
+    assert out == [(2, 1, []), (0, 0, [("short", "only_ours", "A")])]
+
+
+def test_duplicates_are_never_collapsed(tmp_path: Path) -> None:
+    out = run(tmp_path, [rec(D1, "A", 100, line=1), rec(D1, "A", 100, line=2)], [rec(D1, "A", 100)], days=1)
+    assert out == [(0, 0, [("mismatch", "duplicate", "A"), ("mismatch", "duplicate", "A")])]
+
+
+@pytest.mark.parametrize(("difference", "tolerance", "matched"), [(4, 5, True), (5, 5, True), (6, 5, False),
+                                                                  (-5, 5, True), (-6, 5, False), (1, 0, False)])
+def test_tolerance_boundaries(tmp_path: Path, difference: int, tolerance: int, matched: bool) -> None:
+    out = run(tmp_path, [rec(D1, "A", 1000)], [rec(D1, "A", 1000 + difference)], days=1, tolerance_minor=tolerance)
+    assert (out[0][0] == 1) is matched
+
+
+def test_matched_pairs_are_written_to_parquet(tmp_path: Path) -> None:
+    run(tmp_path, [rec(D1, "A", 100), rec(D1, "B", 1)], [rec(D1, "A", 100), rec(D1, "B", 2)], days=1)
+    matched = pq.read_table(tmp_path / "m0.parquet")
+    assert matched.num_rows == 1
+    assert matched.column("o_order_no").to_pylist() == ["A"]
+
+
+def test_no_files_on_one_side_make_everything_pending(tmp_path: Path) -> None:
+    spec = Plan("p", ("ours",), ("theirs",))
+    o = tmp_path / "o.parquet"
+    pq.write_table(pa.Table.from_pylist([rec(D1, "A", 1)], schema=SCHEMA), o)
+    result = reconcile_day(spec, D1, [str(o)], [], window(spec, D1)[0], None)
+    assert (result.matched, result.pending, result.breaks) == (0, 1, [])
