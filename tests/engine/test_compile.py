@@ -43,7 +43,8 @@ def test_equal_records_match_on_their_day(tmp_path: Path) -> None:
 
 
 def test_amount_difference_is_a_mismatch_at_once(tmp_path: Path) -> None:
-    assert run(tmp_path, [rec(D1, "A", 100)], [rec(D1, "A", 99)], days=1) == [(0, 0, [("mismatch", "amount_mismatch", "A")])]
+    out = run(tmp_path, [rec(D1, "A", 100)], [rec(D1, "A", 99)], days=1)
+    assert out == [(0, 0, [("mismatch", "amount_mismatch", "A")])]
 
 
 def test_currency_difference_has_its_reason(tmp_path: Path) -> None:
@@ -68,7 +69,8 @@ def test_counterpart_beyond_the_window_does_not_rescue_a_break(tmp_path: Path) -
 
 
 def test_refunds_key_on_refund_number_and_null_equals_null(tmp_path: Path) -> None:
-    ours = [rec(D1, "A", 100), rec(D1, "A", -40, kind="refund", refund="R1"), rec(D1, "A", -10, kind="refund", refund="R2")]
+    ours = [rec(D1, "A", 100), rec(D1, "A", -40, kind="refund", refund="R1"),
+            rec(D1, "A", -10, kind="refund", refund="R2")]
     theirs = [rec(D1, "A", 100), rec(D1, "A", -40, kind="refund", refund="R1")]
     out = run(tmp_path, ours, theirs, days=2)
     assert out == [(2, 1, []), (0, 0, [("short", "only_ours", "A")])]

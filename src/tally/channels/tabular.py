@@ -117,8 +117,11 @@ class TableMapping:
         else:
             text = _text(value).strip()
             try:
-                moment = datetime.strptime(text, self.time_format) if self.time_format \
-                    else datetime.fromisoformat(text.replace("/", "-"))
+                # Naive on purpose: the source's time zone is attached below when the text has none.
+                if self.time_format:
+                    moment = datetime.strptime(text, self.time_format)  # noqa: DTZ007
+                else:
+                    moment = datetime.fromisoformat(text.replace("/", "-"))
             except ValueError:
                 raise InputRejected("BAD_DATE", f"{text!r} is not a time"
                                     + (f" in the format {self.time_format}" if self.time_format else ""),
@@ -214,7 +217,8 @@ class TableChannel:
                                 f"{', '.join(missing)}", file=file, line=1,
                                 hint="check the column mapping against the file's header")
 
-    def _jsonl_rows(self, data: bytes, ctx: ParseContext, mapping: TableMapping) -> Iterator[tuple[int, dict[str, Any]]]:
+    def _jsonl_rows(self, data: bytes, ctx: ParseContext,
+                    mapping: TableMapping) -> Iterator[tuple[int, dict[str, Any]]]:
         file = ctx.file_name
         text = decode(gunzip_if_needed(data, file=file), ("utf-8-sig",), file=file)
         for line, raw in enumerate(split_lines(text), start=1):

@@ -75,7 +75,8 @@ def declarations(shop_path: Path) -> str:
 [sources.shop]
 kind = "sql"
 url = "sqlite:///{shop_path}"
-query = "select order_no, refund_no, kind, amount_fen, currency, paid_at, status from payments where paid_at >= :day_start and paid_at < :day_end order by id"
+query = '''select order_no, refund_no, kind, amount_fen, currency, paid_at, status from payments
+           where paid_at >= :day_start and paid_at < :day_end order by id'''
 timezone = "Asia/Shanghai"
 amount_unit = "minor"
 [sources.shop.columns]
