@@ -59,7 +59,8 @@ def make_break(plan: Plan | None = None, **fields: Any) -> Break:
         "reason": "amount_mismatch",
     }
     values.update(fields)
-    same = {"order_no": values["order_no"], "currency": values["currency"]}
+    same = {"order_no": values["order_no"], "currency": values["currency"],
+            "business_day": values["day"].isoformat(), "record_kind": values["record_kind"]}
     if "ours" not in values and values["ours_amount_minor"] is not None:
         values["ours"] = make_record("shop", amount_minor=values["ours_amount_minor"], **same)
     if "theirs" not in values and values["theirs_amount_minor"] is not None:

@@ -63,7 +63,7 @@ def test_dashboard_counts_open_breaks_by_kind() -> None:
     html = viewer_client().get(reverse("dashboard")).content.decode()
     tile = r'<span class="tile-n">(\d+)</span><span class="tile-label">([^<]+)</span>'
     tiles = dict(re.findall(tile, html))
-    assert tiles == {"3": "all open", "2": "short", "1": "long", "0": "mismatch"}
+    assert tiles == {"3": "All open", "2": "Short", "1": "Long", "0": "Mismatch"}
 
 
 def test_dashboard_lists_latest_bills_and_says_when_nothing_ran() -> None:
@@ -164,7 +164,7 @@ def test_break_detail_shows_both_sides_highlights_differences_and_raw_lines(
     brk = make_break(order_no="ORD-1001", ours_amount_minor=1234, theirs_amount_minor=1200)
     html = viewer_client().get(reverse("break-detail", args=[brk.pk])).content.decode()
     differs = re.findall(r'<tr class="differs">\s*<th scope="row">([^<]+)</th>', html)
-    assert set(differs) == {"source", "amount"}
+    assert set(differs) == {"Source", "Amount"}
     assert "12.34" in html
     assert "12.00" in html
     assert "0.34" in html  # ours − theirs
