@@ -57,7 +57,8 @@ def snapshot(source: Source, day: date) -> bytes:
         engine.dispose()
     except sa.exc.SQLAlchemyError as exc:
         # The message names the failing statement, never the URL (it may carry a password).
-        raise OperationFailed("SOURCE_QUERY_FAILED", f"query of {source.name} failed: {getattr(exc, 'orig', None) or exc}") from None
+        reason = getattr(exc, "orig", None) or exc
+        raise OperationFailed("SOURCE_QUERY_FAILED", f"query of {source.name} failed: {reason}") from None
     return "".join(line + "\n" for line in lines).encode()
 
 
