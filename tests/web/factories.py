@@ -39,12 +39,14 @@ def make_day_result(plan: Plan, day: dt.date = DAY, **counts: int) -> DayResult:
 
 
 def make_record(source: str, **fields: Any) -> dict[str, Any]:
+    """A normalized record as ``Break.ours``/``Break.theirs`` keep it (CONTRACT.md's columns)."""
+    day = dt.date.fromisoformat(fields.get("business_day", DAY.isoformat()))
     record: dict[str, Any] = {
-        "source": source, "business_day": DAY.isoformat(), "record_kind": "payment",
+        "source": source, "business_day": day.isoformat(), "record_kind": "payment",
         "order_no": "ORD-1001", "refund_no": None, "channel_txn_id": "4200001",
         "amount_minor": 1234, "fee_minor": 7, "discount_minor": 0, "currency": "CNY",
-        "occurred_at": "2024-05-01T02:03:04+00:00", "status": "SUCCESS",
-        "bill_sha256": "ab" * 32, "line_no": 3, "bill_name": f"pay_{source}_20240501_01.csv",
+        "occurred_at": f"{day.isoformat()}T02:03:04+00:00", "status": "SUCCESS",
+        "bill_sha256": "ab" * 32, "line_no": 3, "bill_name": f"pay_{source}_{day:%Y%m%d}_01.csv",
     }
     record.update(fields)
     return record

@@ -105,3 +105,10 @@ def test_forms_carry_csrf_tokens() -> None:
     assert response.status_code == 403  # no token, no logout
     page = client.get(reverse("dashboard")).content.decode()
     assert page.count('name="csrfmiddlewaretoken"') == 2  # language switch and logout
+
+
+def test_pages_only_answer_safe_methods() -> None:
+    client = Client()
+    client.force_login(make_viewer())
+    assert client.post(reverse("break-list")).status_code == 405
+    assert client.head(reverse("dashboard")).status_code == 200

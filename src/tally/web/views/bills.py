@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from tally.ingest.models import Bill
 from tally.web.forms import BillFilter
@@ -15,6 +16,7 @@ PAGE_SIZE = 50
 RESULTS_ID = "results"
 
 
+@require_safe
 @requires(VIEW_BILLS)
 def bill_list(request: HtmxHttpRequest) -> HttpResponse:
     form = BillFilter(request.GET)

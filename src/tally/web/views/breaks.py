@@ -10,6 +10,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from tally.breaks.models import Break
 from tally.errors import TallyError
@@ -27,6 +28,7 @@ RESULTS_ID = "results"
 PROVENANCE = ("bill_sha256", "line_no", "bill_name")
 
 
+@require_safe
 @requires(VIEW_BREAKS)
 def break_list(request: HtmxHttpRequest) -> HttpResponse:
     form = BreakFilter(request.GET)
@@ -108,6 +110,7 @@ def side(record: Mapping[str, Any] | None) -> Side:
     return Side(record, name, sha256, line_no, line)
 
 
+@require_safe
 @requires(VIEW_BREAKS)
 def break_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     brk = get_object_or_404(Break.objects.select_related("plan", "assignee"), pk=pk)

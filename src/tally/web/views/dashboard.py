@@ -10,6 +10,7 @@ from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from tally.breaks.models import Break, DayResult, Plan
 from tally.ingest.models import Bill
@@ -69,6 +70,7 @@ def grid(days: list[dt.date]) -> list[Row]:
     return rows
 
 
+@require_safe
 @requires(VIEW_BREAKS)
 def dashboard(request: HttpRequest) -> HttpResponse:
     days = sorted(
