@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tally.ingest.models import Bill
+
 from .factories import PASSWORD, make_bill, make_break, make_day_result, make_plan, make_source, make_user
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are still synchronous.
@@ -71,6 +73,8 @@ def build_demo_data() -> None:
     make_bill(alipay_source, name="pay_alipay_20240506_02.csv", business_day=DAY - dt.timedelta(days=1),
               status="rejected", rows=0, error_code="TOTALS_MISMATCH",
               error="control total 645 rows, parsed 644 (pay_alipay_20240506_02.csv:651)")
+    # Fixed receipt times keep the committed screenshots stable from run to run.
+    Bill.objects.update(received_at=dt.datetime(2024, 5, 8, 1, 30, tzinfo=dt.UTC))
     make_user("breaks.view_break", "ingest.view_bill", username="maker")
 
 
