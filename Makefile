@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 UV_VERSION := 0.13.9
-PG_URL ?= postgres://postgres@127.0.0.1:5432/tally
+# A database name of its own per run, so parallel runs on one server never collide.
+PG_URL ?= postgres://postgres@127.0.0.1:5432/tally_$(shell date +%s%N)
 
 .PHONY: setup demo test lint test-sqlite test-postgres browser-deps clean
 
