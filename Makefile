@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 # A database name of its own per run, so parallel runs on one server never collide.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/tally_$(shell date +%s%N)
 
-.PHONY: setup demo test lint test-sqlite test-postgres browser-deps clean
+.PHONY: setup demo test lint test-sqlite test-postgres browser-deps screenshots clean
 
 setup: $(VENV)/.installed
 
@@ -39,6 +39,10 @@ test-postgres: setup
 	TALLY_HOME=$$(mktemp -d) DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not browser"
 
 test: lint test-sqlite test-postgres
+
+# Refresh the README's screenshots from the browser test.
+screenshots: setup browser-deps
+	TALLY_HOME=$$(mktemp -d) TALLY_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider -m browser
 
 clean:
 	rm -rf $(VENV) tally-data

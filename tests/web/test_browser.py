@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import types
 from pathlib import Path
 
@@ -26,7 +27,9 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Screenshots go where TALLY_SCREENSHOTS says (`docs/screenshots` to refresh the README's),
+# else to a scratch folder, so a test run never edits tracked files.
+SCREENSHOTS = Path(os.environ.get("TALLY_SCREENSHOTS") or tempfile.mkdtemp(prefix="tally-screenshots-"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 DAY = dt.date(2024, 5, 7)
