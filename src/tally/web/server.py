@@ -7,8 +7,6 @@ from typing import Any
 from django.core.management import call_command
 from gunicorn.app.base import BaseApplication
 
-from tally.web.wsgi import application
-
 
 class _Gunicorn(BaseApplication):
     def __init__(self, options: dict[str, Any]) -> None:
@@ -20,6 +18,10 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
+        # Imported only now: whitenoise indexes STATIC_ROOT when the application is built,
+        # which must happen after collectstatic has filled it.
+        from tally.web.wsgi import application
+
         return application
 
 
