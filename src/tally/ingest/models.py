@@ -56,3 +56,31 @@ class Bill(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class FetchAttempt(models.Model):
+    """One try to acquire a source's bill for a business day, whatever came of it."""
+
+    class Outcome(models.TextChoices):
+        IMPORTED = "imported", "imported"
+        ALREADY = "already", "already imported"
+        NO_BILL = "no_bill", "no bill that day"
+        NOT_READY = "not_ready", "not ready yet"
+        REJECTED = "rejected", "rejected"
+        REFUSED = "refused", "refused"
+        FAILED = "failed", "failed"
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="fetch_attempts")
+    business_day = models.DateField(db_index=True)
+    transport = models.CharField(max_length=32)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason = models.TextField(blank=True)
+    transient = models.BooleanField(default=False)
+    bill = models.ForeignKey(Bill, on_delete=models.SET_NULL, null=True, blank=True, related_name="fetches")
+    details = models.JSONField(default=dict)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["source", "business_day"])]

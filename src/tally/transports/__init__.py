@@ -1,0 +1,24 @@
+"""Transports: how a bill's bytes arrive (channel APIs, SFTP, FTP, an inbox folder).
+
+Separate from formats (tally.channels), which say how the bytes are read. A transport is
+looked up by the ``transport`` name of a source's ``[sources.X.fetch]`` table.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from tally.transports.base import Transport
+
+_BUILTIN: dict[str, str] = {}
+
+
+def get(name: str) -> Transport:
+    """The transport for a ``transport = "…"`` setting; KeyError for an unknown one."""
+    module = import_module(_BUILTIN[name])
+    transport: Transport = module.TRANSPORT
+    return transport
+
+
+def names() -> list[str]:
+    return sorted(_BUILTIN)
