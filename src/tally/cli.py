@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True)
     p.add_argument("--day", type=_day, help="business day of the bill, when its content cannot tell")
 
+    p = sub.add_parser("fetch", help="acquire one day's bill from the channel now")
+    p.add_argument("--source", required=True)
+    p.add_argument("--day", type=_day, required=True)
+
     p = sub.add_parser("run", help="reconcile a plan's days in order")
     p.add_argument("plan")
     p.add_argument("--from", dest="first", type=_day, required=True)
@@ -171,6 +175,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from tally.services.fetching import fetch
+
+    attempt = fetch(args.source, args.day)
+    if (error := attempt.error()) is not None:
+        raise error
+    if attempt.bills and attempt.outcome == "imported":
+        for bill in attempt.bills:
+            print(f"imported {bill.name}: {bill.rows} records")
+    elif attempt.bills:
+        for bill in attempt.bills:
+            print(f"already imported: {bill.name} (sha256 {bill.sha256[:12]}…)")
+    else:
+        print(attempt.outcome + (f": {attempt.reason}" if attempt.reason else ""))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tally.services.running import days_between, run_plan
 
@@ -234,6 +255,7 @@ def cmd_breaks(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo, "serve": cmd_serve, "apply": cmd_apply, "export": cmd_export, "import": cmd_import,
+    "fetch": cmd_fetch,
     "run": cmd_run, "bills": cmd_bills, "breaks": cmd_breaks,
 }
 

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tally import channels
+from tally import channels, transports
 from tally.engine.plan import Plan
 from tally.errors import ConfigError
 from tally.records import COLUMNS
+from tally.transports.client import check_base_url
 
 NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAPPED_KINDS = ("table", "sql")
@@ -23,6 +24,42 @@ SOURCE_FIELDS = {
     "description",
 }
 MAPPABLE = tuple(c for c in COLUMNS if c not in ("source", "bill_sha256", "line_no"))
+
+
+@dataclass(frozen=True)
+class FetchKeys:
+    """The settings of one transport's ``[sources.X.fetch]`` table (docs/channels/fetching.md).
+
+    ``secrets`` are required secrets, each named by ``NAME_env`` (an environment variable) or
+    ``NAME_file`` (a file), never written inline; ``optional_secrets`` may be named the same way.
+    ``urls`` are optional keys holding a base URL (https, or http for loopback hosts only).
+    """
+
+    required: frozenset[str] = frozenset()
+    optional: frozenset[str] = frozenset()
+    secrets: frozenset[str] = frozenset()
+    optional_secrets: frozenset[str] = frozenset()
+    urls: frozenset[str] = frozenset()
+
+
+def _keys(required: str = "", optional: str = "", secrets: str = "", optional_secrets: str = "",
+          urls: str = "") -> FetchKeys:
+    return FetchKeys(*(frozenset(text.split()) for text in (required, optional, secrets, optional_secrets, urls)))
+
+
+# Keys every fetch table may have: the worker's schedule (HH:MM in the source's timezone).
+FETCH_COMMON = frozenset({"transport", "ready_time", "deadline"})
+FETCH_KEYS: dict[str, FetchKeys] = {
+    "wechatpay_v3": _keys("mchid serial_no platform_public_key_file",
+                          "platform_serial bill_type account_type tar_type sub_mchid timeout_s", "private_key",
+                          urls="base_url"),
+    "wechatpay_v2": _keys("appid mch_id", "sign_type bill_type tar_type timeout_s", "api_key", urls="base_url"),
+    "alipay": _keys("app_id alipay_public_key_file", "bill_type timeout_s", "private_key", "app_auth_token",
+                    urls="gateway_url"),
+    "unionpay": _keys("mer_id root_cert_file middle_cert_file", "cert_id allow_test_certs timeout_s", "private_key",
+                      "private_key_password", urls="file_trans_url"),
+}
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 @dataclass(frozen=True)
@@ -98,12 +135,50 @@ def validate_source(name: str, spec: dict[str, Any], *, file: str | None = None)
         raise fail("timezone", f"unknown time zone {spec.get('timezone')!r}", "e.g. Asia/Shanghai") from None
     if kind in MAPPED_KINDS:
         _validate_mapping(spec, fail)
+    if "fetch" in spec:
+        if kind == "sql":
+            raise fail("fetch", "a sql source is fetched by its query; it has no fetch table")
+        validate_fetch(spec["fetch"], fail)
     if kind == "sql":
         if not (spec.get("url") or spec.get("url_env")):
             raise fail("url", "a sql source needs `url` or `url_env` (the name of an environment variable)")
         if not isinstance(spec.get("query"), str):
             raise fail("query", "a sql source needs a `query` (it may use :day, :day_start, :day_end)")
     return spec
+
+
+def validate_fetch(table: Any, fail: Any) -> None:
+    """A ``[sources.X.fetch]`` table: a known transport, its required settings, no unknown or inline secret."""
+    if not isinstance(table, dict):
+        raise fail("fetch", "must be a table like [sources.NAME.fetch]")
+    name = table.get("transport")
+    if name not in transports.names() or name not in FETCH_KEYS:
+        raise fail("fetch.transport", f"{name!r} is not a transport",
+                   f"use one of: {', '.join(sorted(set(transports.names()) & set(FETCH_KEYS)))}")
+    keys = FETCH_KEYS[name]
+    named = {f"{secret}_{how}" for secret in keys.secrets | keys.optional_secrets for how in ("env", "file")}
+    allowed = FETCH_COMMON | keys.required | keys.optional | keys.urls | named
+    for key in table:
+        if key in keys.secrets | keys.optional_secrets:
+            raise fail(f"fetch.{key}", "secrets are never written in a declaration",
+                       f"name where it is: {key}_env = \"ENV_VARIABLE\" or {key}_file = \"/path\"")
+        if key not in allowed:
+            raise fail(f"fetch.{key}", f"not a setting of the {name} transport",
+                       f"use some of: {', '.join(sorted(allowed - {'transport'}))}")
+    for key in sorted(keys.required):
+        if table.get(key) in (None, ""):
+            raise fail(f"fetch.{key}", f"the {name} transport needs `{key}`")
+    for secret in sorted(keys.secrets):
+        if not (table.get(f"{secret}_env") or table.get(f"{secret}_file")):
+            raise fail(f"fetch.{secret}_file", f"the {name} transport needs {secret}_file or {secret}_env")
+    for key in sorted(keys.urls & set(table)):
+        try:
+            check_base_url(str(table[key]))
+        except ConfigError as exc:
+            raise fail(f"fetch.{key}", exc.message, exc.hint) from None
+    for key in ("ready_time", "deadline"):
+        if key in table and not (isinstance(table[key], str) and _HHMM.fullmatch(table[key])):
+            raise fail(f"fetch.{key}", "a time of day HH:MM in the source's timezone, e.g. \"10:00\"")
 
 
 def _validate_mapping(spec: dict[str, Any], fail: Any) -> None:
