@@ -55,6 +55,8 @@ _BUILTIN: dict[str, str] = {
     "wechatpay": "tally.channels.wechatpay",
     "table": "tally.channels.tabular",
     "sql": "tally.channels.tabular",
+    "paypal": "tally.channels.paypal",
+    "stripe": "tally.channels.stripe",
 }
 _LOADED: dict[str, Channel] = {}
 
