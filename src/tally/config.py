@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from tally import channels, transports
 from tally.engine.plan import Plan
 from tally.errors import ConfigError
-from tally.records import COLUMNS
+from tally.records import COLUMNS, RECORD_KINDS
 from tally.transports.client import check_base_url
 
 NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -21,8 +21,9 @@ MAPPED_KINDS = ("table", "sql")
 SOURCE_FIELDS = {
     "kind", "timezone", "format", "encoding", "delimiter", "amount_unit", "currency", "sign", "columns",
     "values", "time_format", "date_format", "record_kind", "category", "url", "url_env", "query", "fetch",
-    "description",
+    "description", "sheet", "widths", "width_unit", "records_path", "skip_lines", "thousands",
 }
+TABLE_FORMATS = ("csv", "txt", "xlsx", "xls", "json", "jsonl")
 MAPPABLE = tuple(c for c in COLUMNS if c not in ("source", "bill_sha256", "line_no"))
 
 
@@ -182,33 +183,89 @@ def validate_fetch(table: Any, fail: Any) -> None:
 
 
 def _validate_mapping(spec: dict[str, Any], fail: Any) -> None:
+    """The mapping of a ``table`` or ``sql`` source (docs/channels/table.md)."""
     columns = spec.get("columns")
     if not isinstance(columns, dict) or not columns:
         raise fail("columns", "map normalized columns to the file's headers, e.g. order_no = \"商户订单号\"")
-    bad = [c for c in columns if c not in MAPPABLE]
+    bad = [c for c in columns if c not in (*MAPPABLE, "direction")]
     if bad:
         raise fail(f"columns.{bad[0]}", "not a normalized column", f"use some of: {', '.join(MAPPABLE)}")
-    if not all(isinstance(v, str) and v for v in columns.values()):
-        raise fail("columns", "each mapped column names a header (text)")
+    fmt = spec.get("format", "csv")
+    if fmt not in TABLE_FORMATS:
+        raise fail("format", f"format {fmt!r} is not supported", f"use one of {', '.join(TABLE_FORMATS)}")
+    _validate_columns(spec, columns, fmt, fail)
     if "amount_minor" not in columns and "quantity" not in columns:
         raise fail("columns", "map amount_minor (or quantity for a non-money source)")
     if "occurred_at" not in columns and "business_day" not in columns:
         raise fail("columns", "map occurred_at or business_day")
+    _validate_values(spec, columns, fail)
+    for key, allowed in (("amount_unit", ("major", "minor")), ("sign", ("by_kind", "as_is", "direction")),
+                         ("width_unit", ("chars", "bytes"))):
+        if key in spec and spec[key] not in allowed:
+            raise fail(key, f"must be one of {', '.join(allowed)}")
+    if spec.get("sign") == "direction" and "direction" not in columns:
+        raise fail("sign", "sign = \"direction\" needs a `direction` column (values mapped to in/out)")
+    if spec.get("record_kind", "payment") not in RECORD_KINDS:
+        raise fail("record_kind", f"the default record kind must be one of {', '.join(RECORD_KINDS)}")
+    encoding = str(spec.get("encoding", "utf-8"))
+    try:
+        if encoding.lower() != "auto":
+            codecs.lookup(encoding)
+    except LookupError:
+        raise fail("encoding", f"unknown encoding {encoding!r}", "e.g. utf-8, gb18030 or auto") from None
+    for key in ("delimiter", "thousands"):
+        if key in spec and not (isinstance(spec[key], str) and len(spec[key]) == 1):
+            raise fail(key, "must be one character, e.g. \",\" or \"\\t\"")
+    sheet = spec.get("sheet")
+    if sheet is not None and (fmt not in ("xlsx", "xls") or not isinstance(sheet, str | int) or
+                              isinstance(sheet, bool) or (isinstance(sheet, int) and sheet < 0)):
+        raise fail("sheet", "a sheet name, or its index from 0, for xlsx and xls files")
+    path = spec.get("records_path")
+    if path is not None and (fmt != "json" or not isinstance(path, str) or not all(path.split("."))):
+        raise fail("records_path", "a dotted path to the array of records (e.g. \"data.items\"), for json files")
+    for key in ("skip_lines",):
+        if key in spec and not (isinstance(spec[key], int) and not isinstance(spec[key], bool) and spec[key] >= 0):
+            raise fail(key, "must be a whole number ≥ 0")
+    for key in ("time_format", "date_format"):
+        if key in spec and not (isinstance(spec[key], str) and spec[key]):
+            raise fail(key, "a strptime format such as \"%Y/%m/%d %H:%M\"")
+    currency = spec.get("currency")
+    if currency is not None and not (isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency)):
+        raise fail("currency", f"{currency!r} is not an ISO 4217 code", "e.g. \"CNY\"")
+    if "amount_minor" in columns and "currency" not in columns and not currency:
+        raise fail("currency", "no currency column is mapped, so set `currency` (e.g. \"CNY\")")
+
+
+def _validate_columns(spec: dict[str, Any], columns: dict[str, Any], fmt: str, fail: Any) -> None:
+    """Headers (text), or fixed-width positions ``[start, end]`` (1-based, inclusive) for txt."""
+    positional = [c for c, v in columns.items() if isinstance(v, list)]
+    if positional:
+        if fmt != "txt" or len(positional) != len(columns) or "widths" in spec:
+            raise fail(f"columns.{positional[0]}", "positions [start, end] are for txt files, for every column, "
+                       "without `widths`")
+        for name in positional:
+            pos = columns[name]
+            if not (len(pos) == 2 and all(isinstance(p, int) and not isinstance(p, bool) for p in pos)
+                    and 1 <= pos[0] <= pos[1]):
+                raise fail(f"columns.{name}", "a position is [start, end]: 1-based, inclusive, start ≤ end")
+    elif not all(isinstance(v, str) and v for v in columns.values()):
+        raise fail("columns", "each mapped column names a header (text)")
+    widths = spec.get("widths")
+    if widths is not None and (fmt != "txt" or not isinstance(widths, list) or not widths or not all(
+            isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)):
+        raise fail("widths", "a list of positive field widths, for fixed-width txt files")
+
+
+def _validate_values(spec: dict[str, Any], columns: dict[str, Any], fail: Any) -> None:
     values = spec.get("values", {})
     if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
         raise fail("values", "value maps are tables like [sources.X.values.record_kind]")
-    for column in values:
+    allowed = {"record_kind": RECORD_KINDS, "direction": ("in", "out")}
+    for column, table in values.items():
         if column not in columns:
             raise fail(f"values.{column}", "a value map for a column that is not mapped")
-    if spec.get("amount_unit", "major") not in ("major", "minor"):
-        raise fail("amount_unit", "must be \"major\" (12.34) or \"minor\" (1234)")
-    if spec.get("sign", "by_kind") not in ("by_kind", "as_is"):
-        raise fail("sign", "must be \"by_kind\" or \"as_is\"")
-    if spec.get("format", "csv") not in ("csv", "txt", "jsonl"):
-        raise fail("format", f"format {spec.get('format')!r} is not supported", "use csv, txt or jsonl")
-    try:
-        codecs.lookup(str(spec.get("encoding", "utf-8")))
-    except LookupError:
-        raise fail("encoding", f"unknown encoding {spec.get('encoding')!r}", "e.g. utf-8 or gb18030") from None
-    if "currency" not in columns and not spec.get("currency"):
-        raise fail("currency", "no currency column is mapped, so set `currency` (e.g. \"CNY\")")
+        for raw, value in table.items():
+            if not isinstance(value, str):
+                raise fail(f"values.{column}", f"{raw!r} must map to text")
+            if column in allowed and value not in allowed[column]:
+                raise fail(f"values.{column}", f"{raw!r} maps to {value!r}, not one of {', '.join(allowed[column])}")
