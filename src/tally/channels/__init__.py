@@ -53,6 +53,9 @@ class Channel(Protocol):
 
 _BUILTIN: dict[str, str] = {
     "wechatpay": "tally.channels.wechatpay",
+    "wechatpay_fund": "tally.channels.wechatpay_fund",
+    "alipay": "tally.channels.alipay",
+    "unionpay": "tally.channels.unionpay",
     "table": "tally.channels.tabular",
     "sql": "tally.channels.tabular",
     "paypal": "tally.channels.paypal",
