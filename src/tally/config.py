@@ -15,6 +15,7 @@ from tally.engine.plan import Plan
 from tally.errors import ConfigError
 from tally.records import COLUMNS, RECORD_KINDS
 from tally.transports.client import check_base_url
+from tally.transports.pattern import compile_pattern
 
 NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAPPED_KINDS = ("table", "sql")
@@ -48,8 +49,9 @@ def _keys(required: str = "", optional: str = "", secrets: str = "", optional_se
     return FetchKeys(*(frozenset(text.split()) for text in (required, optional, secrets, optional_secrets, urls)))
 
 
-# Keys every fetch table may have: the worker's schedule (HH:MM in the source's timezone).
-FETCH_COMMON = frozenset({"transport", "ready_time", "deadline"})
+# Keys every fetch table may have: the worker's schedule (HH:MM in the source's timezone; how
+# many business days back it looks for bills not yet acquired).
+FETCH_COMMON = frozenset({"transport", "ready_time", "deadline", "lookback_days"})
 FETCH_KEYS: dict[str, FetchKeys] = {
     "wechatpay_v3": _keys("mchid serial_no platform_public_key_file",
                           "platform_serial bill_type account_type tar_type sub_mchid timeout_s", "private_key",
@@ -59,6 +61,12 @@ FETCH_KEYS: dict[str, FetchKeys] = {
                     urls="gateway_url"),
     "unionpay": _keys("mer_id root_cert_file middle_cert_file", "cert_id allow_test_certs timeout_s", "private_key",
                       "private_key_password", urls="file_trans_url"),
+    # File servers and folders (tally.transports.sftp, ftp, ftps, inbox).
+    "sftp": _keys("host username host_key remote_dir pattern", "port done_dir timeout_s retries", "",
+                  "password private_key passphrase"),
+    "ftp": _keys("host username remote_dir pattern", "port done_dir timeout_s retries cleartext", "password"),
+    "ftps": _keys("host username remote_dir pattern", "port done_dir timeout_s retries ca_file", "password"),
+    "inbox": _keys("path", "pattern min_age_s"),
 }
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
@@ -180,6 +188,26 @@ def validate_fetch(table: Any, fail: Any) -> None:
     for key in ("ready_time", "deadline"):
         if key in table and not (isinstance(table[key], str) and _HHMM.fullmatch(table[key])):
             raise fail(f"fetch.{key}", "a time of day HH:MM in the source's timezone, e.g. \"10:00\"")
+    _validate_files(name, table, fail)
+
+
+def _validate_files(name: str, table: dict[str, Any], fail: Any) -> None:
+    """What the file transports need beyond their keys: a day in server patterns, a way to log in."""
+    lookback = table.get("lookback_days", 1)
+    if not isinstance(lookback, int) or isinstance(lookback, bool) or not 1 <= lookback <= 90:
+        raise fail("fetch.lookback_days", "a whole number of days from 1 (yesterday only) to 90")
+    if "pattern" in table:
+        try:
+            pattern = compile_pattern(str(table["pattern"]), field="fetch.pattern")
+        except ConfigError as exc:
+            raise fail("fetch.pattern", exc.message, exc.hint) from None
+        if name in ("sftp", "ftp", "ftps") and not pattern.has_day:
+            raise fail("fetch.pattern", "a server's pattern names the business day with {yyyymmdd} or {yyyy-mm-dd}",
+                       "e.g. \"STL-{yyyymmdd}.*.CSV\"")
+    if name == "sftp" and not any(table.get(f"{s}_{how}") for s in ("password", "private_key")
+                                  for how in ("env", "file")):
+        raise fail("fetch.private_key_file", "sftp logs in with private_key_file (or _env) or password_env "
+                   "(or _file)")
 
 
 def _validate_mapping(spec: dict[str, Any], fail: Any) -> None:

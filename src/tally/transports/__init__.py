@@ -10,7 +10,12 @@ from importlib import import_module
 
 from tally.transports.base import Transport
 
-_BUILTIN: dict[str, str] = {}
+_BUILTIN: dict[str, str] = {
+    "sftp": "tally.transports.sftp",
+    "ftp": "tally.transports.ftp",
+    "ftps": "tally.transports.ftps",
+    "inbox": "tally.transports.inbox",
+}
 
 
 def get(name: str) -> Transport:
