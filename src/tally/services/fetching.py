@@ -9,10 +9,11 @@ network errors briefly inside the call) and leaves one FetchAttempt row:
   an honest row (and, through import_bill's all-or-nothing order, no bill);
 - it is completed with the outcome when the try ends.
 
-The transport gets the source's ``[sources.X.fetch]`` table plus two keys the service adds:
-``kind`` (the source kind, e.g. ``wechatpay_fund`` picks the fund-flow bill) and ``timezone``
-(the source's, for request times and ready times). A ``sql`` source has no fetch table: its query
-is its fetch (tally.services.sqlsource).
+The transport gets the source's ``[sources.X.fetch]`` table plus keys the service adds:
+``kind`` (the source kind, e.g. ``wechatpay_fund`` picks the fund-flow bill), ``timezone``
+(the source's, for request times and ready times) and ``taken`` (the server files earlier attempts
+imported, so sftp/ftp take each file once). A ``sql`` source has no fetch table: its query is its
+fetch (tally.services.sqlsource).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tally.ingest.models import Bill, FetchAttempt, Source
 from tally.services import sqlsource
 from tally.services.importing import import_bill, source_named
 from tally.transports.base import Fetched, Outcome
+from tally.transports.remote import DETAILS_KEY, TAKEN, taken_from
 
 log = logging.getLogger("tally.fetching")
 
@@ -124,7 +126,15 @@ def _settings(source: Source) -> dict[str, Any]:
     if table["transport"] not in transports.names():
         raise ConfigError("UNKNOWN_TRANSPORT", f"sources.{source.name}.fetch.transport {table['transport']!r} "
                           "is not a transport", hint=f"use one of: {', '.join(transports.names())}")
-    return {**table, "kind": source.kind, "timezone": source.spec.get("timezone", "Asia/Shanghai")}
+    return {**table, "kind": source.kind, "timezone": source.spec.get("timezone", "Asia/Shanghai"),
+            TAKEN: _taken(source)}
+
+
+def _taken(source: Source) -> list[dict[str, Any]]:
+    """Server files already imported, as the attempts' details remember them: taken once (sftp, ftp)."""
+    imported = FetchAttempt.objects.filter(source=source, details__has_key=DETAILS_KEY,
+                                           outcome__in=[FetchAttempt.Outcome.IMPORTED, FetchAttempt.Outcome.ALREADY])
+    return taken_from(imported.values_list("details", flat=True))
 
 
 def _fetch_sql(row: FetchAttempt, source: Source, day: date) -> Attempt:
