@@ -33,7 +33,7 @@ def run(tmp_path: Path, ours: list[dict], theirs: list[dict], days: int = 3, **p
     out = []
     for n in range(days):
         day = D1 + timedelta(days=n)
-        result = reconcile_day(spec, day, [str(o)], [str(t)], window(spec, day)[0], tmp_path / f"m{n}.parquet")
+        result = reconcile_day(spec, day, [str(o)], [str(t)])
         out.append((result.matched, result.pending, sorted((b.kind, b.reason, b.order_no) for b in result.breaks)))
     return out
 
@@ -76,9 +76,15 @@ def test_refunds_key_on_refund_number_and_null_equals_null(tmp_path: Path) -> No
     assert out == [(2, 1, []), (0, 0, [("short", "only_ours", "A")])]
 
 
-def test_duplicates_are_never_collapsed(tmp_path: Path) -> None:
-    out = run(tmp_path, [rec(D1, "A", 100, line=1), rec(D1, "A", 100, line=2)], [rec(D1, "A", 100)], days=1)
-    assert out == [(0, 0, [("mismatch", "duplicate", "A"), ("mismatch", "duplicate", "A")])]
+def test_a_key_that_pairs_twice_is_never_collapsed(tmp_path: Path) -> None:
+    ours = [rec(D1, "A", 100, line=1), rec(D1, "A", 100, line=2), rec(D1, "B", 5, line=3)]
+    out = run(tmp_path, ours, [rec(D1, "A", 100), rec(D1, "B", 5, line=2)], days=1, carry_over_days=0)
+    assert out == [(1, 0, [("long", "duplicate", "A"), ("short", "duplicate", "A"), ("short", "duplicate", "A")])]
+
+
+def test_one_sided_records_sharing_a_key_are_duplicates(tmp_path: Path) -> None:
+    out = run(tmp_path, [rec(D1, "A", 100, line=1), rec(D1, "A", 100, line=2)], [], days=1, carry_over_days=0)
+    assert out == [(0, 0, [("short", "duplicate", "A"), ("short", "duplicate", "A")])]
 
 
 @pytest.mark.parametrize(("difference", "tolerance", "matched"), [(4, 5, True), (5, 5, True), (6, 5, False),
@@ -88,16 +94,9 @@ def test_tolerance_boundaries(tmp_path: Path, difference: int, tolerance: int, m
     assert (out[0][0] == 1) is matched
 
 
-def test_matched_pairs_are_written_to_parquet(tmp_path: Path) -> None:
-    run(tmp_path, [rec(D1, "A", 100), rec(D1, "B", 1)], [rec(D1, "A", 100), rec(D1, "B", 2)], days=1)
-    matched = pq.read_table(tmp_path / "m0.parquet")
-    assert matched.num_rows == 1
-    assert matched.column("o_order_no").to_pylist() == ["A"]
-
-
 def test_no_files_on_one_side_make_everything_pending(tmp_path: Path) -> None:
     spec = Plan("p", ("ours",), ("theirs",))
     o = tmp_path / "o.parquet"
     pq.write_table(pa.Table.from_pylist([rec(D1, "A", 1)], schema=SCHEMA), o)
-    result = reconcile_day(spec, D1, [str(o)], [], window(spec, D1)[0], None)
+    result = reconcile_day(spec, D1, [str(o)], [])
     assert (result.matched, result.pending, result.breaks) == (0, 1, [])

@@ -5,79 +5,72 @@ missing refund_no equals a missing refund_no) within ``carry_over_days`` of each
 difference flag per compared field. Each joined row gets one outcome for processing day D:
 
 - a pair completed on D (the later of its two days is D): ``matched``, or ``mismatch`` when a
-  compared field differs beyond tolerance or a key appears twice on one side;
+  compared field differs beyond tolerance;
 - a one-sided record of day B: ``pending`` while B + carry_over_days > D, ``short``/``long`` on
-  D = B + carry_over_days; anything else was settled on an earlier day.
+  D = B + carry_over_days; anything else was settled on an earlier day (``done``).
 
-Matched pairs are written to Parquet by the engine; only breaks and counts reach Python.
+The rows are aggregated by outcome in the same pass: counts for all, and the records only for
+the few rows that are not matched pairs. So the engine reads only the columns the plan needs,
+and only breaks reach Python (their full records are read back from the lake by line number).
+
+Duplicates are never collapsed. A record that would pair with more than one counterpart makes
+its key ambiguous: every record of that key is then treated as one-sided with reason
+``duplicate`` (detected cheaply: pairs can only outnumber records when some key fans out, and
+only then is the day recomputed with the ambiguous keys kept out of pairing). One-sided records
+of one side sharing a key are also marked ``duplicate``.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from tally.engine.day import BreakFound, DayOutcome
+from tally.engine.day import BreakFound, DayOutcome, window
 from tally.engine.plan import Plan
-from tally.records import COLUMNS, SCHEMA
+from tally.records import SCHEMA
 
 REASONS = {"amount_minor": "amount_mismatch", "currency": "currency_mismatch", "status": "status_mismatch",
            "fee_minor": "fee_mismatch", "discount_minor": "discount_mismatch", "quantity": "quantity_mismatch",
            "record_kind": "kind_mismatch"}
+BREAKS = ("short", "long", "mismatch")
+LEAN = ("business_day", "record_kind", "order_no", "refund_no", "amount_minor", "currency", "line_no")
 
 
 def connect(engine: str) -> Any:
     if engine == "duckdb":
-        return ibis.duckdb.connect()
+        con = ibis.duckdb.connect()
+        con.raw_sql("SET enable_progress_bar = false")
+        return con
     raise ValueError(f"engine {engine!r} is not available")
 
 
-def _side(con: Any, files: list[str], prefix: str, plan: Plan, first: date, last: date) -> ir.Table:
-    table = con.read_parquet(files) if files else ibis.memtable(SCHEMA.empty_table())
-    table = table.filter(table.business_day.between(first, last))
-    keys = {f"{prefix}k_{key}": table[key].fill_null("") for key in plan.keys}
-    renamed = {f"{prefix}{column}": table[column] for column in COLUMNS}
-    table = table.select(**renamed, **keys, **{f"{prefix}dn": table.business_day.epoch_days()})
-    key_cols = [f"{prefix}k_{key}" for key in plan.keys]
-    return table.mutate(**{f"{prefix}n": ibis._.count().over(group_by=key_cols)})
+def _columns(plan: Plan) -> list[str]:
+    wanted = [*LEAN, *plan.keys, *plan.compare]
+    return list(dict.fromkeys(wanted))
 
 
-def classify(con: Any, plan: Plan, day: date, ours: list[str], theirs: list[str], first: date) -> ir.Table:
-    o = _side(con, ours, "o_", plan, first, day)
-    t = _side(con, theirs, "t_", plan, first, day)
-    c = plan.carry_over_days
-    predicates = [o[f"o_k_{key}"] == t[f"t_k_{key}"] for key in plan.keys]
-    predicates.append((o.o_dn - t.t_dn).abs() <= c)
-    joined = o.outer_join(t, predicates)
-    d = ibis.literal(day).epoch_days()
-    both = joined.o_line_no.notnull() & joined.t_line_no.notnull()
-    differs = [(name, _differs(joined, name, plan.tolerance_minor)) for name in plan.compare]
-    reason = ibis.cases(*[(flag, REASONS.get(name, f"{name}_mismatch")) for name, flag in differs], else_=None)
-    duplicate = (joined.o_n > 1) | (joined.t_n > 1)
-    done_on = ibis.greatest(joined.o_dn, joined.t_dn)
-    outcome = ibis.cases(
-        (both & (done_on == d) & duplicate, "mismatch"),
-        (both & (done_on == d) & reason.isnull(), "matched"),
-        (both & (done_on == d), "mismatch"),
-        (joined.t_line_no.isnull() & (joined.o_dn + c == d), "short"),
-        (joined.o_line_no.isnull() & (joined.t_dn + c == d), "long"),
-        (joined.t_line_no.isnull() & (joined.o_dn + c > d), "pending"),
-        (joined.o_line_no.isnull() & (joined.t_dn + c > d), "pending"),
-        else_="done",
-    )
-    why = ibis.cases(
-        (both & duplicate, "duplicate"),
-        (both, reason),
-        (joined.t_line_no.isnull() & duplicate, "duplicate"),
-        (joined.o_line_no.isnull() & duplicate, "duplicate"),
-        (joined.t_line_no.isnull(), "only_ours"),
-        else_="only_theirs",
-    )
-    return joined.mutate(outcome=outcome, reason=why).filter(ibis._.outcome != "done")
+def _side(con: Any, files: list[str], prefix: str, plan: Plan, day: date, dup_keys: ir.Table | None) -> ir.Table:
+    columns = _columns(plan)
+    empty = ibis.memtable(SCHEMA.empty_table().select(columns))
+    parts = [con.read_parquet(path).select(columns).mutate(file=ibis.literal(n, "int32"))
+             for n, path in enumerate(files)] or [empty.mutate(file=ibis.literal(0, "int32"))]
+    table = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+    # Only the window's days count, whatever else a file holds.
+    table = table.filter(table.business_day.between(window(plan, day)[0], day))
+    table = table.mutate(**{f"k_{key}": table[key].cast("string").fill_null("") for key in plan.keys})
+    if dup_keys is not None:
+        flagged = dup_keys.mutate(dup=ibis.literal(True))
+        table = table.left_join(flagged, [f"k_{key}" for key in plan.keys]).drop(
+            *[f"k_{key}_right" for key in plan.keys])
+        table = table.mutate(dup=table.dup.fill_null(False))
+    else:
+        table = table.mutate(dup=ibis.literal(False))
+    table = table.mutate(dn=table.business_day.epoch_days())
+    return table.rename({f"{prefix}{name}": name for name in table.columns})
 
 
 def _differs(joined: ir.Table, name: str, tolerance_minor: int) -> ir.BooleanValue:
@@ -87,33 +80,145 @@ def _differs(joined: ir.Table, name: str, tolerance_minor: int) -> ir.BooleanVal
     return ~ours.identical_to(theirs)
 
 
-def reconcile_day(plan: Plan, day: date, ours: list[str], theirs: list[str], first: date,
-                  matched_path: Path | None, engine: str = "duckdb") -> DayOutcome:
-    """Process one business day: matched pairs to ``matched_path`` (Parquet), breaks and counts back."""
+OUTCOMES = ("done", "matched", "mismatch", "short", "long", "pending")
+ONE_SIDED = ("only_ours", "only_theirs", "duplicate")
+
+
+def _classified(con: Any, plan: Plan, day: date, ours: list[str], theirs: list[str],
+                dup_keys: ir.Table | None) -> ir.Table:
+    """The joined rows with an ``outcome`` code (index into OUTCOMES) and a ``why`` code:
+    for pairs, 1 + the index of the first compared field that differs (0: none); for one-sided
+    rows, 100 + the index into ONE_SIDED. Small integers keep the grouping cheap."""
+    o = _side(con, ours, "o_", plan, day, dup_keys)
+    t = _side(con, theirs, "t_", plan, day, dup_keys)
+    c = plan.carry_over_days
+    predicates = [o[f"o_k_{key}"] == t[f"t_k_{key}"] for key in plan.keys]
+    # An equi-join when nothing carries over; else a window of c days either side.
+    predicates.append(o.o_dn == t.t_dn if c == 0 else (o.o_dn - t.t_dn).abs() <= c)
+    if dup_keys is not None:
+        predicates += [~o.o_dup, ~t.t_dup]
+    joined = o.outer_join(t, predicates)
+    d = ibis.literal(day).epoch_days()
+    only_ours = joined.t_line_no.isnull()
+    only_theirs = joined.o_line_no.isnull()
+    first_difference = ibis.cases(
+        *[(_differs(joined, name, plan.tolerance_minor), n + 1) for n, name in enumerate(plan.compare)], else_=0)
+    one_sided_why = ibis.cases(
+        (only_ours & joined.o_dup, 102), (only_theirs & joined.t_dup, 102), (only_ours, 100), else_=101)
+    joined = joined.mutate(why=ibis.ifelse(only_ours | only_theirs, one_sided_why, first_difference).cast("int8"))
+    done_on = ibis.greatest(joined.o_dn, joined.t_dn)
+    outcome = ibis.cases(
+        (only_ours & (joined.o_dn + c == d), 3),
+        (only_theirs & (joined.t_dn + c == d), 4),
+        (only_ours & (joined.o_dn + c > d), 5),
+        (only_theirs & (joined.t_dn + c > d), 5),
+        (only_ours | only_theirs, 0),
+        (done_on != d, 0),
+        (joined.why == 0, 1),
+        else_=2,
+    )
+    return joined.mutate(outcome=outcome.cast("int8"))
+
+
+def _summary(classified: ir.Table, plan: Plan) -> ir.Table:
+    """One row per outcome and reason: counts, and the records of every row that is not a pair."""
+    lean = [*_columns(plan), "file"]
+    payload = ibis.struct({f"{side}{name}": classified[f"{side}{name}"] for side in ("o_", "t_") for name in lean})
+    # The records of unpaired rows: breaks, and the one-sided rows that duplicate checks need.
+    keep = (classified.outcome >= 2) | (classified.why >= 100)
+    # The CASE guard builds a record only for the rows kept (nearly none), not for every pair.
+    rows = classified.select("outcome", "why", "o_line_no", "t_line_no", p=ibis.ifelse(keep, payload, ibis.null()))
+    return rows.group_by(["outcome", "why"]).aggregate(
+        n=ibis._.count(),
+        o_rows=rows.o_line_no.count(),
+        t_rows=rows.t_line_no.count(),
+        rows=rows.p.collect(),
+    )
+
+
+def _reason(plan: Plan, why: int) -> str:
+    if why >= 100:
+        return ONE_SIDED[why - 100]
+    name = plan.compare[why - 1]
+    return REASONS.get(name, f"{name}_mismatch")
+
+
+def _fanned_out_keys(con: Any, plan: Plan, day: date, ours: list[str], theirs: list[str]) -> ir.Table:
+    """Keys for which some record pairs with more than one counterpart."""
+    joined = _classified(con, plan, day, ours, theirs, None)
+    pairs = joined.filter(joined.why < 100)
+    keys = [f"o_k_{key}" for key in plan.keys]
+    fans = []
+    for side in ("o_", "t_"):
+        grouped = pairs.group_by([*keys, f"{side}file", f"{side}line_no"]).aggregate(n=ibis._.count())
+        fans.append(grouped.filter(grouped.n > 1).select(keys))
+    both = fans[0].union(fans[1]).distinct()
+    found = both.to_pyarrow()
+    return ibis.memtable(found.rename_columns([f"k_{key}" for key in plan.keys]))
+
+
+def _count(con: Any, files: list[str], plan: Plan, day: date) -> int:
+    return int(_side(con, files, "", plan, day, None).count().execute())
+
+
+def reconcile_day(plan: Plan, day: date, ours: list[str], theirs: list[str], engine: str = "duckdb") -> DayOutcome:
+    """Process one business day: counts, and every break with its full records from the lake."""
     con = connect(engine)
-    # Materialized once in the engine; the three reads below are over this small table.
-    result = con.create_table("classified", classify(con, plan, day, ours, theirs, first), temp=True)
-    if matched_path is not None:
-        matched_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = matched_path.with_name(f".{matched_path.name}.tmp")
-        result.filter(result.outcome == "matched").drop("outcome", "reason").to_parquet(tmp)
-        tmp.replace(matched_path)
-    totals = result.group_by("outcome").aggregate(n=ibis._.count()).to_pyarrow().to_pylist()
-    counts = {row["outcome"]: row["n"] for row in totals}
-    rows = result.filter(result.outcome.isin(["short", "long", "mismatch"])).to_pyarrow().to_pylist()
+    summary = _summary(_classified(con, plan, day, ours, theirs, None), plan).to_pyarrow().to_pylist()
+    fanned_out = (sum(r["o_rows"] for r in summary) > _count(con, ours, plan, day)
+                  or sum(r["t_rows"] for r in summary) > _count(con, theirs, plan, day))
+    if fanned_out:
+        dup_keys = _fanned_out_keys(con, plan, day, ours, theirs)
+        summary = _summary(_classified(con, plan, day, ours, theirs, dup_keys), plan).to_pyarrow().to_pylist()
+    counts = Counter[str]()
+    rows: list[dict[str, Any]] = []
+    for group in summary:
+        outcome = OUTCOMES[group["outcome"]]
+        counts[outcome] += group["n"]
+        if group["outcome"] >= 2 or group["why"] >= 100:
+            reason = _reason(plan, group["why"])
+            rows += [{**row, "outcome": outcome, "reason": reason} for row in group["rows"] or []]
+    _mark_one_sided_duplicates(rows, plan)
+    breaks = [row for row in rows if row["outcome"] in BREAKS]
+    full = {"o_": _full_records(con, ours, breaks, "o_"), "t_": _full_records(con, theirs, breaks, "t_")}
     con.disconnect()
-    return DayOutcome(plan.name, day, counts.get("matched", 0), counts.get("pending", 0),
-                      sorted((_break(row) for row in rows), key=lambda b: repr(b.key)))
+    found = sorted((_break(row, full) for row in breaks), key=lambda b: repr(b.key))
+    return DayOutcome(plan.name, day, counts["matched"], counts["pending"], found)
 
 
-def _record(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
-    if row[f"{prefix}line_no"] is None:
-        return None
-    return {column: row[f"{prefix}{column}"] for column in COLUMNS}
+def _mark_one_sided_duplicates(rows: list[dict[str, Any]], plan: Plan) -> None:
+    def key(row: dict[str, Any], side: str) -> tuple[Any, ...]:
+        return (side, *(("" if row[f"{side}{k}"] is None else str(row[f"{side}{k}"])) for k in plan.keys))
+
+    one_sided = [(row, "o_" if row["t_line_no"] is None else "t_") for row in rows
+                 if row["o_line_no"] is None or row["t_line_no"] is None]
+    seen = Counter(key(row, side) for row, side in one_sided)
+    for row, side in one_sided:
+        if seen[key(row, side)] > 1:
+            row["reason"] = "duplicate"
 
 
-def _break(row: dict[str, Any]) -> BreakFound:
-    ours, theirs = _record(row, "o_"), _record(row, "t_")
+def _full_records(con: Any, files: list[str], rows: list[dict[str, Any]],
+                  prefix: str) -> dict[tuple[int, int], dict[str, Any]]:
+    """The complete lake records of the breaks' lines, one semi-join per file."""
+    wanted: dict[int, set[int]] = {}
+    for row in rows:
+        if row[f"{prefix}line_no"] is not None:
+            wanted.setdefault(row[f"{prefix}file"], set()).add(row[f"{prefix}line_no"])
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    for file, lines in wanted.items():
+        table = con.read_parquet(files[file])
+        picked = table.semi_join(ibis.memtable({"line_no": sorted(lines)}), "line_no").to_pyarrow()
+        found |= {(file, record["line_no"]): record for record in picked.to_pylist()}
+    return found
+
+
+def _break(row: dict[str, Any], full: dict[str, dict[tuple[int, int], dict[str, Any]]]) -> BreakFound:
+    def record(prefix: str) -> dict[str, Any] | None:
+        line = row[f"{prefix}line_no"]
+        return None if line is None else full[prefix][(row[f"{prefix}file"], line)]
+
+    ours, theirs = record("o_"), record("t_")
     side = ours or theirs
     assert side is not None
     return BreakFound(

@@ -48,3 +48,4 @@ def window(plan: Plan, day: date) -> list[date]:
     B + carry_over_days, and may pair with a record up to carry_over_days either side of it."""
     span = 2 * plan.carry_over_days
     return [day - timedelta(days=offset) for offset in range(span, -1, -1)]
+

@@ -74,8 +74,7 @@ def run_plan(name: str, first: date, last: date, *, progress: Progress | None = 
 
 def run_day(plan: Plan, spec: PlanSpec, day: date, run: Run | None = None) -> DayOutcome:
     inputs = _inputs(spec, day)
-    outcome = reconcile_day(spec, day, inputs.ours, inputs.theirs, window(spec, day)[0],
-                            lake().results_dir(spec.name, day) / "matched.parquet", engine=engine_name())
+    outcome = reconcile_day(spec, day, inputs.ours, inputs.theirs, engine=engine_name())
     _publish(plan, outcome, inputs, run)
     return outcome
 
