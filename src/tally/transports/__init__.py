@@ -11,6 +11,10 @@ from importlib import import_module
 from tally.transports.base import Transport
 
 _BUILTIN: dict[str, str] = {
+    "wechatpay_v3": "tally.transports.wechatpay_v3",
+    "wechatpay_v2": "tally.transports.wechatpay_v2",
+    "alipay": "tally.transports.alipay",
+    "unionpay": "tally.transports.unionpay",
     "sftp": "tally.transports.sftp",
     "ftp": "tally.transports.ftp",
     "ftps": "tally.transports.ftps",

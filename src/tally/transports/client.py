@@ -11,20 +11,27 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import logging
 import secrets
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from tally.errors import ConfigError
@@ -187,8 +194,6 @@ def load_public_key(data: bytes, what: str) -> RSAPublicKey:
 
 
 def _b64(data: bytes) -> bytes:
-    import base64
-
     return base64.b64decode(b"".join(data.split()), validate=True)
 
 
@@ -202,3 +207,43 @@ class _NoQueries(logging.Filter):
 
 
 logging.getLogger("httpx").addFilter(_NoQueries())
+
+
+def gunzip(data: bytes) -> bytes:
+    """A gzip body decompressed, at most MAX_BYTES of it (a gzip bomb is refused, not unpacked)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, MAX_BYTES)
+    except zlib.error:
+        raise refused("BAD_GZIP", "the downloaded bill is a damaged gzip file") from None
+    if inflater.unconsumed_tail:
+        raise refused("TOO_LARGE", f"the downloaded bill expands to more than {MAX_BYTES} bytes")
+    if not inflater.eof:
+        raise refused("BAD_GZIP", "the downloaded bill is a truncated gzip file")
+    return out
+
+
+def rsa_sign(key: RSAPrivateKey, message: bytes) -> str:
+    """Base64 of RSA-SHA256 (PKCS#1 v1.5): what WeChat Pay v3, Alipay RSA2 and UnionPay 5.1 use."""
+    return base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode("ascii")
+
+
+def rsa_verify(key: RSAPublicKey, message: bytes, signature_b64: str) -> bool:
+    try:
+        key.verify(base64.b64decode(signature_b64, validate=True), message, padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
+def before_deadline(settings: dict[str, Any], day: date, default: str = "12:00") -> bool:
+    """Whether it is still before ``deadline`` (HH:MM in the source's timezone) of the day after ``day``.
+
+    Some channels answer "no such file" both while the bill is being made and when there will
+    never be one (UnionPay's respCode 98, Alipay's isp.bill_not_exist). Until the deadline that
+    answer means not ready; after it, no bill.
+    """
+    zone = ZoneInfo(str(settings.get("timezone") or "Asia/Shanghai"))
+    hours, minutes = (int(part) for part in str(settings.get("deadline") or default).split(":"))
+    cutoff = datetime.combine(day + timedelta(days=1), dt_time(hours, minutes), tzinfo=zone)
+    return datetime.now(zone) < cutoff
