@@ -11,7 +11,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from tally.engine.compile import reconcile_day
-from tally.engine.day import window
 from tally.engine.plan import Plan
 from tally.records import SCHEMA
 
