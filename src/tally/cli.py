@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True)
     p.add_argument("--day", type=_day, required=True)
 
+    p = sub.add_parser("reparse", help="parse an archived bill again and show what would change")
+    p.add_argument("bill", help="the bill's standard name (`tally bills` lists them)")
+    p.add_argument("--version", type=int, help="source version to parse under (default: the bill's own; "
+                   "with --apply: the source's current one)")
+    p.add_argument("--apply", action="store_true", help="replace the bill's records with the re-parsed ones")
+
     p = sub.add_parser("run", help="reconcile a plan's days in order")
     p.add_argument("plan")
     p.add_argument("--from", dest="first", type=_day, required=True)
@@ -192,6 +198,30 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reparse(args: argparse.Namespace) -> int:
+    from tally.services.reparsing import bill_named, reimport, reparse
+    from tally.services.sources import version_of
+
+    bill = bill_named(args.bill)
+    version = version_of(bill.source, args.version) if args.apply else args.version
+    diff = reparse(bill, version)
+    print(f"{diff.bill} ({diff.source}): version {diff.from_version or '-'} → {diff.to_version}: "
+          f"{diff.counts['added']} added, {diff.counts['removed']} removed, {diff.counts['changed']} changed, "
+          f"{diff.counts['unchanged']} unchanged")
+    for change in diff.changed:
+        fields = ", ".join(f"{name} {old!r} → {new!r}" for name, (old, new) in change.fields.items())
+        print(f"  line {change.line}: {fields}")
+    for label, records in (("added", diff.added), ("removed", diff.removed)):
+        for record in records:
+            print(f"  line {record['line_no']}: {label} {record['record_kind']} {record['order_no'] or ''} "
+                  f"{record['amount_minor']} {record['currency']}")
+    if args.apply:
+        bill = reimport(bill, version)
+        print(f"reimported {bill.name}: {bill.rows} records under version {diff.to_version}; "
+              f"re-run the plans of days {', '.join(bill.days) or '-'}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tally.services.running import days_between, run_plan
 
@@ -256,7 +286,7 @@ def cmd_breaks(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo, "serve": cmd_serve, "apply": cmd_apply, "export": cmd_export, "import": cmd_import,
     "fetch": cmd_fetch,
-    "run": cmd_run, "bills": cmd_bills, "breaks": cmd_breaks,
+    "run": cmd_run, "bills": cmd_bills, "breaks": cmd_breaks, "reparse": cmd_reparse,
 }
 
 if __name__ == "__main__":

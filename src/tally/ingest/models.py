@@ -6,6 +6,7 @@ bill. A rejected bill keeps only its name, hash and error: no bytes, no records.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -22,6 +23,36 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SourceVersion(models.Model):
+    """A source's declaration as it was from one change to the next; written once, never edited.
+
+    Every change of a source (``tally apply``, the back office, or an edit found elsewhere)
+    adds a version; each bill keeps the version it was imported under, so an archived bill can
+    always be read again exactly as it was (docs/adr/0007-mapping-versions.md).
+    """
+
+    class Via(models.TextChoices):
+        APPLY = "apply", "tally apply"
+        WEB = "web", "back office"
+        RECORDED = "recorded", "recorded at first use"
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=32)
+    spec = models.JSONField(default=dict)
+    via = models.CharField(max_length=16, choices=Via.choices)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "-number"]
+        constraints = [models.UniqueConstraint(fields=["source", "number"], name="one_number_per_source_version")]
+
+    def __str__(self) -> str:
+        return f"{self.source.name} v{self.number}"
 
 
 class Bill(models.Model):
@@ -42,6 +73,9 @@ class Bill(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+    # The declaration the records were parsed under (null only for a rejected bill).
+    source_version = models.ForeignKey(SourceVersion, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="bills")
 
     class Meta:
         ordering = ["-business_day", "name"]
@@ -84,3 +118,22 @@ class FetchAttempt(models.Model):
     class Meta:
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["source", "business_day"])]
+
+
+class Alert(models.Model):
+    """A source's bill was not in by its deadline: raised once per source and business day."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="alerts")
+    business_day = models.DateField()
+    reason = models.TextField(blank=True)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    # Where it went: the email recipients, and the webhook's HTTP status (or why it failed).
+    emailed_to = models.JSONField(default=list)
+    webhook_status = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        constraints = [models.UniqueConstraint(fields=["source", "business_day"], name="one_alert_per_source_day")]
+
+    def __str__(self) -> str:
+        return f"{self.source.name} {self.business_day}"

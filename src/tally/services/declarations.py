@@ -13,7 +13,8 @@ from tally import config
 from tally.breaks.models import Plan
 from tally.engine.plan import Plan as PlanSpec
 from tally.errors import ConfigError
-from tally.ingest.models import Source
+from tally.ingest.models import Source, SourceVersion
+from tally.services.sources import current_version
 
 
 @dataclass
@@ -40,6 +41,7 @@ def apply(decl: config.Declarations, *, file: str | None = None) -> Applied:
                               file=file, field=f"plans.{name}", hint="declare them under [sources.NAME]")
     for name, spec in decl.sources.items():
         _upsert(Source, name, spec, applied, extra={"kind": spec["kind"]})
+        current_version(Source.objects.get(name=name), via=SourceVersion.Via.APPLY)  # a change is a new version
     for name, spec in decl.plans.items():
         _upsert(Plan, name, spec, applied, bump=True)
     return applied

@@ -20,6 +20,7 @@ from tally.channels import ParseContext
 from tally.errors import ConfigError, InputRejected, TallyError
 from tally.ingest.models import Bill, Source
 from tally.lake import BillWriter
+from tally.services.sources import current_version
 from tally.services.workspace import archive, lake
 
 _DAY_IN_NAME = re.compile(r"(20\d{2})-?(\d{2})-?(\d{2})")
@@ -57,6 +58,8 @@ def import_bill(data: bytes, source_name: str, *, file_name: str, day: date | No
         done = done.filter(business_day=day)
     if (bill := done.first()) is not None:
         return Imported(bill, already=True)
+    # The declaration this bill is parsed under, kept with it (docs/adr/0007-mapping-versions.md).
+    version = current_version(source)
     channel = channels.get(source.kind)
     ctx = context(source, bill_sha256=digest, file_name=file_name)
     writer = BillWriter(lake(), source.name, digest)
@@ -73,7 +76,7 @@ def import_bill(data: bytes, source_name: str, *, file_name: str, day: date | No
             bill = Bill.objects.create(
                 source=source, name=name, sha256=digest, business_day=bill_day, status=Bill.Status.IMPORTED,
                 rows=writer.rows, size_bytes=len(data), original_name=file_name[-255:],
-                days=[d.isoformat() for d in days],
+                days=[d.isoformat() for d in days], source_version=version,
             )
             Bill.objects.filter(source=source, sha256=digest, status=Bill.Status.REJECTED).delete()
     except TallyError as exc:
