@@ -58,6 +58,10 @@ _BUILTIN: dict[str, str] = {
     "unionpay": "tally.channels.unionpay",
     "table": "tally.channels.tabular",
     "sql": "tally.channels.tabular",
+    "camt053": "tally.channels.camt053",
+    "mt940": "tally.channels.mt940",
+    "bai2": "tally.channels.bai2",
+    "ofx": "tally.channels.ofx",
     "paypal": "tally.channels.paypal",
     "stripe": "tally.channels.stripe",
 }
