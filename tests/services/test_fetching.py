@@ -281,3 +281,35 @@ def test_secrets_never_reach_logs_or_attempt_rows(channels: Channels, capsys, ca
     for text in (caplog.text, log_file, rows):
         for secret in secrets:
             assert secret not in text
+
+
+def test_a_sql_source_is_fetched_by_its_query(tmp_path: Path, capsys) -> None:
+    from tally.synthetic import shop_database
+
+    shop_database(tmp_path / "shop.sqlite3", TXNS)
+    toml = tmp_path / "shop.toml"
+    toml.write_text(f"""
+[sources.orders]
+kind = "sql"
+url = "sqlite:///{tmp_path / 'shop.sqlite3'}"
+query = '''select order_no, refund_no, kind, amount_fen, currency, paid_at from payments
+           where paid_at >= :day_start and paid_at < :day_end order by id'''
+amount_unit = "minor"
+[sources.orders.columns]
+order_no = "order_no"
+refund_no = "refund_no"
+record_kind = "kind"
+amount_minor = "amount_fen"
+currency = "currency"
+occurred_at = "paid_at"
+[sources.orders.values.record_kind]
+PAY = "payment"
+REFUND = "refund"
+""", encoding="utf-8")
+    assert main(["apply", str(toml)]) == 0
+    capsys.readouterr()
+    assert run(capsys, "--source", "orders", "--day", "2026-11-01")[:2] == (
+        0, "imported ord_orders_20261101_01.jsonl: 3 records\n")
+    assert run(capsys, "--source", "orders", "--day", "2026-11-01")[0] == 0
+    assert [(a.transport, a.outcome) for a in FetchAttempt.objects.order_by("pk")] == [
+        ("sql", "imported"), ("sql", "already")]
