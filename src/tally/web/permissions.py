@@ -13,6 +13,8 @@ from django.http import HttpResponse
 
 VIEW_BREAKS = "breaks.view_break"
 VIEW_BILLS = "ingest.view_bill"
+VIEW_SOURCES = "ingest.view_source"
+ADD_SOURCE = "ingest.add_source"
 
 View = Callable[..., HttpResponse]
 

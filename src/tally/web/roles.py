@@ -1,7 +1,8 @@
 """The four roles of the back office as Django groups.
 
 - ``viewer``: sees everything (every ``view_*`` permission of Tally's apps), changes nothing.
-- ``operator`` (maker): a viewer who proposes actions on breaks and uploads bills.
+- ``operator`` (maker): a viewer who proposes actions on breaks, uploads bills and adds or
+  changes sources (a new channel's mapping).
 - ``approver`` (checker): a viewer who approves or rejects proposed actions. Deliberately not an
   operator too: maker-checker means the person who approves is not the one who proposed, and
   keeping the two permissions in different roles makes that the default, not a discipline.
@@ -25,7 +26,8 @@ APPROVER = "approver"
 ADMIN = "admin"
 ROLES = (VIEWER, OPERATOR, APPROVER, ADMIN)
 
-OPERATOR_EXTRA = ("breaks.act_on_break", "ingest.add_bill")
+# Operators add channels themselves: a new table source, or a changed mapping (a new version).
+OPERATOR_EXTRA = ("breaks.act_on_break", "ingest.add_bill", "ingest.add_source", "ingest.change_source")
 APPROVER_EXTRA = ("breaks.approve_break",)
 
 
