@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -111,3 +112,11 @@ def test_the_signed_text_is_the_node_exactly_as_received() -> None:
                                   '{"a":"}{\\"","b":{"c":1}}', "xyz")
     # The sign may also come first.
     assert response_node('{"sign":"s","error_response":{"code":"40002"}}')[1:] == ('{"code":"40002"}', "s")
+
+
+def test_the_public_key_as_the_console_shows_it(alipay: FakeAlipay, key_files: KeyFiles, tmp_path) -> None:
+    """Alipay's console shows its public key as bare Base64, without PEM lines."""
+    pem = Path(key_files.channel_public).read_text()
+    bare = tmp_path / "alipay_pub.txt"
+    bare.write_text("".join(line for line in pem.splitlines() if not line.startswith("-----")))
+    assert one(settings(alipay, key_files, alipay_public_key_file=str(bare))).outcome == Outcome.FETCHED
