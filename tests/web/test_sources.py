@@ -208,3 +208,30 @@ def test_the_new_source_steps_in_chinese() -> None:
     html = client.post(url, data).content.decode()
     for word in ("已读取 3 行", "1 行有错误", "错误码"):
         assert word in html, word
+
+
+def test_a_workbook_sample_chooses_its_sheet() -> None:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.active.append(["本文件包含两张表"])
+    sheet = book.create_sheet("明细")
+    for row in (["Order ID", "Amount", "Created"], ["A1", 1.5, "2026-11-01 10:00:00"]):
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    client = operator()
+    url = upload(client, out.getvalue(), "report.xlsx")
+    html = client.get(url).content.decode()
+    assert selected(html, "format") == "xlsx"
+    assert selected(html, "sheet") == "说明"
+    assert 'name="delimiter"' not in html  # not a setting of a workbook
+    html = client.post(url, {**form_data(html), "sheet": "明细", "action": "reread"}).content.decode()
+    assert selected(html, "col_order_no") == "Order ID"
+    data = {**form_data(html), "currency": "USD", "action": "preview"}
+    html = client.post(url, data).content.decode()
+    assert "1 row read" in html
+    assert "1.50" in html
