@@ -67,10 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
                    "with --apply: the source's current one)")
     p.add_argument("--apply", action="store_true", help="replace the bill's records with the re-parsed ones")
 
+    p = sub.add_parser("worker", help="the background queue: scheduled bill fetches, inbox scans, alerts, runs")
+    p.add_argument("--workers", type=int, default=2, help="jobs run at once (threads)")
+    p.add_argument("--no-schedule", dest="schedule", action="store_false",
+                   help="only run queued jobs; another worker enqueues each minute's work")
+
     p = sub.add_parser("run", help="reconcile a plan's days in order")
     p.add_argument("plan")
     p.add_argument("--from", dest="first", type=_day, required=True)
     p.add_argument("--to", dest="last", type=_day)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("bench", help="benchmarks: the reconcile engine, or with --parse the bill parsers")
+    p.add_argument("--parse", action="store_true", help="parse + normalize + Parquet beside DuckDB's read_csv")
+    p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("bills", help="list bills")
@@ -166,14 +176,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from tally.services.importing import import_bill
+    from tally.services.importing import import_path
 
     for path in args.files:
         try:
-            data = path.read_bytes()
+            with open(path, "rb"):
+                pass
         except OSError as exc:
             raise ConfigError("FILE_NOT_FOUND", f"cannot read {path}: {exc.strerror}", file=str(path)) from None
-        result = import_bill(data, args.source, file_name=str(path), day=args.day)
+        # Read from the file as it goes: a bill of any size is imported in bounded memory.
+        result = import_path(path, args.source, file_name=str(path), day=args.day)
         if result.already:
             print(f"already imported: {result.bill.name} (sha256 {result.bill.sha256[:12]}…)")
         else:
@@ -222,6 +234,12 @@ def cmd_reparse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from tally.worker import run
+
+    return run(args)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tally.services.running import days_between, run_plan
 
@@ -248,6 +266,20 @@ def _summary(day: date, outcome: Any) -> str:
     c = outcome.counts()
     return (f"{outcome.plan} {day}: matched {outcome.matched}, pending {outcome.pending}, "
             f"short {c['short']}, long {c['long']}, mismatch {c['mismatch']}")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.parse:
+        from tally.bench_parse import run
+    else:
+        from tally.engine.bench import run
+    result = run(args.rows)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
 
 
 def cmd_bills(args: argparse.Namespace) -> int:
@@ -285,8 +317,8 @@ def cmd_breaks(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo, "serve": cmd_serve, "apply": cmd_apply, "export": cmd_export, "import": cmd_import,
-    "fetch": cmd_fetch,
-    "run": cmd_run, "bills": cmd_bills, "breaks": cmd_breaks, "reparse": cmd_reparse,
+    "fetch": cmd_fetch, "worker": cmd_worker,
+    "run": cmd_run, "bench": cmd_bench, "bills": cmd_bills, "breaks": cmd_breaks, "reparse": cmd_reparse,
 }
 
 if __name__ == "__main__":

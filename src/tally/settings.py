@@ -131,3 +131,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("TALLY_LOG_LEVEL", "WARNING")},
 }
+
+# The worker (docs/deploy.md, "The worker"): Redis for its queue when set, else SQLite under
+# TALLY_HOME; where alerts about late bills go. The webhook secret signs, and is never logged.
+TALLY_REDIS_URL = os.environ.get("TALLY_REDIS_URL", "")
+TALLY_ALERT_EMAILS = [a.strip() for a in os.environ.get("TALLY_ALERT_EMAILS", "").split(",") if a.strip()]
+TALLY_ALERT_WEBHOOK_URL = os.environ.get("TALLY_ALERT_WEBHOOK_URL", "")
+TALLY_ALERT_WEBHOOK_SECRET = os.environ.get("TALLY_ALERT_WEBHOOK_SECRET", "")
+EMAIL_BACKEND = os.environ.get("TALLY_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("TALLY_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("TALLY_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("TALLY_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("TALLY_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("TALLY_EMAIL_TLS") == "1"
+DEFAULT_FROM_EMAIL = os.environ.get("TALLY_FROM_EMAIL", "tally@localhost")

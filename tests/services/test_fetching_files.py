@@ -59,7 +59,7 @@ def test_a_rejected_file_is_taken_again_when_corrected(served: Path) -> None:
         sftp_source(server)
         rejected = fetch("bank", DAY)
         assert (rejected.outcome, rejected.code) == ("rejected", "BAD_AMOUNT")
-        (served / "out" / "bank_20240820.csv").write_bytes(BILL)
+        (served / "out" / "bank_20240820.csv").write_bytes(BILL + b"A3,1.00,2024-08-20 12:00:00\n")
         imported = fetch("bank", DAY)
     assert imported.outcome == "imported"
 

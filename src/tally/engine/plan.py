@@ -10,7 +10,8 @@ from tally.records import COLUMNS
 
 KEYABLE = ("order_no", "refund_no", "channel_txn_id", "record_kind", "currency", "item", "status")
 COMPARABLE = ("amount_minor", "fee_minor", "discount_minor", "currency", "status", "quantity", "record_kind")
-PLAN_FIELDS = {"ours", "theirs", "keys", "compare", "carry_over_days", "tolerance_minor", "description"}
+# auto_run (default true): the worker runs a day by itself once every side has its bill.
+PLAN_FIELDS = {"ours", "theirs", "keys", "compare", "carry_over_days", "tolerance_minor", "description", "auto_run"}
 
 
 @dataclass(frozen=True)

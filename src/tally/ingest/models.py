@@ -137,3 +137,20 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source.name} {self.business_day}"
+
+
+class Lease(models.Model):
+    """A lock a worker holds while it fetches a source's day or runs a plan's day.
+
+    The unique name makes taking it atomic on SQLite and PostgreSQL alike; ``expires_at`` frees
+    the lease of a worker that died holding it, and a restarted worker frees its own host's
+    leases of processes that are gone (tally.services.leases).
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    holder = models.CharField(max_length=200)  # host:pid
+    acquired_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
