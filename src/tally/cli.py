@@ -78,11 +78,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="last", type=_day)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("bench", help="benchmarks: the reconcile engine, or with --parse the bill parsers")
-    p.add_argument("--parse", action="store_true", help="parse + normalize + Parquet beside DuckDB's read_csv")
-    p.add_argument("--rows", type=int, default=1_000_000)
-    p.add_argument("--json", action="store_true")
-
     p = sub.add_parser("bills", help="list bills")
     p.add_argument("--source")
     p.add_argument("--json", action="store_true")
@@ -176,16 +171,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from tally.services.importing import import_path
+    from tally.services.importing import import_bill
 
     for path in args.files:
         try:
-            with open(path, "rb"):
-                pass
+            data = path.read_bytes()
         except OSError as exc:
             raise ConfigError("FILE_NOT_FOUND", f"cannot read {path}: {exc.strerror}", file=str(path)) from None
-        # Read from the file as it goes: a bill of any size is imported in bounded memory.
-        result = import_path(path, args.source, file_name=str(path), day=args.day)
+        result = import_bill(data, args.source, file_name=str(path), day=args.day)
         if result.already:
             print(f"already imported: {result.bill.name} (sha256 {result.bill.sha256[:12]}…)")
         else:
@@ -268,20 +261,6 @@ def _summary(day: date, outcome: Any) -> str:
             f"short {c['short']}, long {c['long']}, mismatch {c['mismatch']}")
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    if args.parse:
-        from tally.bench_parse import run
-    else:
-        from tally.engine.bench import run
-    result = run(args.rows)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key}: {value}")
-    return 0
-
-
 def cmd_bills(args: argparse.Namespace) -> int:
     from tally.services.listing import bills
 
@@ -318,7 +297,7 @@ def cmd_breaks(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo, "serve": cmd_serve, "apply": cmd_apply, "export": cmd_export, "import": cmd_import,
     "fetch": cmd_fetch, "worker": cmd_worker,
-    "run": cmd_run, "bench": cmd_bench, "bills": cmd_bills, "breaks": cmd_breaks, "reparse": cmd_reparse,
+    "run": cmd_run, "bills": cmd_bills, "breaks": cmd_breaks, "reparse": cmd_reparse,
 }
 
 if __name__ == "__main__":
