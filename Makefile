@@ -36,7 +36,7 @@ test-sqlite: setup browser-deps
 	TALLY_HOME=$$(mktemp -d) $(BIN)/pytest -q -p no:cacheprovider
 
 test-postgres: setup
-	TALLY_HOME=$$(mktemp -d) DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not browser"
+	TALLY_HOME=$$(mktemp -d) DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not browser and not spark"
 
 test: lint test-sqlite test-postgres
 

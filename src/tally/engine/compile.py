@@ -22,6 +22,7 @@ of one side sharing a key are also marked ``duplicate``.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -31,6 +32,7 @@ import ibis.expr.types as ir
 
 from tally.engine.day import BreakFound, DayOutcome, window
 from tally.engine.plan import Plan
+from tally.errors import ConfigError
 from tally.records import SCHEMA
 
 REASONS = {"amount_minor": "amount_mismatch", "currency": "currency_mismatch", "status": "status_mismatch",
@@ -40,12 +42,39 @@ BREAKS = ("short", "long", "mismatch")
 LEAN = ("business_day", "record_kind", "order_no", "refund_no", "amount_minor", "currency", "line_no")
 
 
+_SPARK: list[Any] = []  # one session per process: starting Spark takes seconds
+
+
 def connect(engine: str) -> Any:
     if engine == "duckdb":
         con = ibis.duckdb.connect()
         con.raw_sql("SET enable_progress_bar = false")
         return con
-    raise ValueError(f"engine {engine!r} is not available")
+    if engine == "spark":
+        if not _SPARK:
+            _SPARK.append(ibis.pyspark.connect(_spark_session()))
+        return _SPARK[0]
+    raise ConfigError("UNKNOWN_ENGINE", f"TALLY_ENGINE={engine!r} is not an engine", hint="use duckdb or spark")
+
+
+def _spark_session() -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ConfigError("ENGINE_NOT_INSTALLED", "TALLY_ENGINE=spark needs PySpark",
+                          hint="pip install pyspark (and a Java 17 runtime)") from None
+    return (SparkSession.builder.master(os.environ.get("TALLY_SPARK_MASTER", "local[*]"))
+            .appName("tally")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", os.environ.get("TALLY_SPARK_SHUFFLE_PARTITIONS", "8"))
+            .getOrCreate())
+
+
+def _release(con: Any, engine: str) -> None:
+    if engine == "duckdb":
+        con.disconnect()
 
 
 def _columns(plan: Plan) -> list[str]:
@@ -181,7 +210,7 @@ def reconcile_day(plan: Plan, day: date, ours: list[str], theirs: list[str], eng
     _mark_one_sided_duplicates(rows, plan)
     breaks = [row for row in rows if row["outcome"] in BREAKS]
     full = {"o_": _full_records(con, ours, breaks, "o_"), "t_": _full_records(con, theirs, breaks, "t_")}
-    con.disconnect()
+    _release(con, engine)
     found = sorted((_break(row, full) for row in breaks), key=lambda b: repr(b.key))
     return DayOutcome(plan.name, day, counts["matched"], counts["pending"], found)
 
@@ -209,6 +238,8 @@ def _full_records(con: Any, files: list[str], rows: list[dict[str, Any]],
     for file, lines in wanted.items():
         table = con.read_parquet(files[file])
         picked = table.semi_join(ibis.memtable({"line_no": sorted(lines)}), "line_no").to_pyarrow()
+        # Back to the lake's own types: Spark hands UTC timestamps back without their zone.
+        picked = picked.select(SCHEMA.names).cast(SCHEMA)
         found |= {(file, record["line_no"]): record for record in picked.to_pylist()}
     return found
 
