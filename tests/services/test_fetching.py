@@ -183,7 +183,9 @@ def test_a_fetched_bill_that_fails_its_checks_is_rejected(channels: Channels, ca
     channels.wechat.bills[("trade", DAY)] = bad
     code, _, err = run(capsys, "--source", "wechat", "--day", "2026-11-01")
     assert code == 2
-    assert err.startswith("error[")
+    # The bill's own error, pointing at the file and line, as `tally import` would print it.
+    assert err.startswith("error[TOTALS_MISMATCH]: ")
+    assert "(tradebill_ALL_20261101.csv:" in err
     assert not Bill.objects.filter(status="imported").exists()
     assert files_under(channels.home / "archive") == []
     assert files_under(channels.home / "lake" / "records") == []

@@ -62,6 +62,8 @@ class Attempt:
     code: str = ""
     bills: tuple[Bill, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    # The error itself when a TallyError ended the try (a bill's own error keeps its FILE:LINE).
+    cause: TallyError | None = field(default=None, repr=False, compare=False)
 
     @property
     def done(self) -> bool:
@@ -82,6 +84,8 @@ class Attempt:
         """The failure as an error the CLI prints as ``error[CODE]: …``; None when it did not fail."""
         if self.exit_code == 0:
             return None
+        if self.cause is not None:
+            return self.cause
         err = TallyError(self.code or "FETCH_FAILED", f"fetch of {self.source} for {self.day}: {self.reason}")
         err.exit_code = self.exit_code
         return err
@@ -145,7 +149,7 @@ def _fetch_sql(row: FetchAttempt, source: Source, day: date) -> Attempt:
         # A query that fails may work later (database down); a bad declaration will not.
         transient = exc.exit_code == 1
         return _finish(row, outcome=_failure_outcome(exc), reason=_reason(exc), transient=transient,
-                       code=exc.code, details={"config_error": isinstance(exc, ConfigError),
+                       code=exc.code, cause=exc, details={"config_error": isinstance(exc, ConfigError),
                                                "seconds": round(time.monotonic() - started, 3)})
     outcome = FetchAttempt.Outcome.ALREADY if imported.already else FetchAttempt.Outcome.IMPORTED
     return _finish(row, outcome=outcome, bills=(imported.bill,),
@@ -158,7 +162,7 @@ def _fetch_channel(row: FetchAttempt, source: Source, settings: dict[str, Any], 
         answers = transports.get(str(settings["transport"])).fetch(source.name, settings, day)
     except ConfigError as exc:
         return _finish(row, outcome=FetchAttempt.Outcome.FAILED, reason=_reason(exc), code=exc.code,
-                       details={"config_error": True})
+                       cause=exc, details={"config_error": True})
     download_s = round(time.monotonic() - started, 3)
     details: dict[str, Any] = {"download_s": download_s}
     for answer in answers:
@@ -185,7 +189,7 @@ def _import(row: FetchAttempt, source: Source, answers: list[Fetched], day: date
             rejected = Bill.objects.filter(source=source, status=Bill.Status.REJECTED,
                                            original_name=answer.file_name[-255:]).first()
             return _finish(row, outcome=_failure_outcome(exc), reason=_reason(exc), code=exc.code,
-                           transient=exc.exit_code == 1, bills=(rejected,) if rejected else (),
+                           transient=exc.exit_code == 1, cause=exc, bills=(rejected,) if rejected else (),
                            details={**details, "config_error": isinstance(exc, ConfigError)})
         bills.append(imported.bill)
         all_already = all_already and imported.already
@@ -209,7 +213,8 @@ def _reason(exc: TallyError) -> str:
 
 
 def _finish(row: FetchAttempt, *, outcome: str, reason: str = "", transient: bool = False, code: str = "",
-            bills: tuple[Bill, ...] = (), details: dict[str, Any] | None = None) -> Attempt:
+            bills: tuple[Bill, ...] = (), details: dict[str, Any] | None = None,
+            cause: TallyError | None = None) -> Attempt:
     details = {k: v for k, v in (details or {}).items() if v is not None}
     if code:
         details["code"] = code
@@ -221,4 +226,5 @@ def _finish(row: FetchAttempt, *, outcome: str, reason: str = "", transient: boo
     row.finished_at = timezone.now()
     row.save()
     return Attempt(id=row.pk, source=row.source.name, day=row.business_day, transport=row.transport,
-                   outcome=outcome, reason=reason, transient=transient, code=code, bills=bills, details=details)
+                   outcome=outcome, reason=reason, transient=transient, code=code, bills=bills, details=details,
+                   cause=cause)
