@@ -86,6 +86,7 @@ def test_v3_fund_flow_bill_for_a_fund_source(wechat: FakeWeChatPay, key_files: K
     ("auth", Outcome.FAILED, "SIGN_ERROR", False),
     ("server_error", Outcome.FAILED, "SERVER_ERROR", True),
     ("slow", Outcome.FAILED, "NETWORK", True),
+    ("expired", Outcome.FAILED, "DOWNLOAD_FAILED", True),
 ])
 def test_v3_outcomes(wechat: FakeWeChatPay, key_files: KeyFiles, mode: str, outcome: Outcome, code: str,
                      transient: bool) -> None:

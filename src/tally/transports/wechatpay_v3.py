@@ -67,8 +67,12 @@ class WeChatPayV3:
                 reply = self._signed_get(http, key, mchid, serial_no, url)
                 if (stop := client.server_failure(reply, "bill download")) is not None:
                     raise stop
-                if reply.status != 200:
+                if reply.status in (401, 403):
                     _error(reply, "bill download")
+                if reply.status != 200:
+                    # The link lives minutes at most (FORMATS.md §1.1): a later try applies again.
+                    raise failed("DOWNLOAD_FAILED", f"bill download: HTTP {reply.status} (the download link "
+                                 "expired or was refused)", transient=True)
                 bill = _decompressed(reply.body)
                 _check_hash(bill, str(ticket.get("hash_type") or "SHA1"), str(ticket.get("hash_value") or ""))
         except Stop as stop:

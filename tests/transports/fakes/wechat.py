@@ -26,7 +26,7 @@ from defusedxml import ElementTree
 from tests.transports.fakes.server import Answer, FakeServer, Request
 
 MODES = ("ok", "no_bill", "not_ready", "bad_signature", "wrong_serial", "wrong_hash", "server_error", "slow",
-         "slow_download", "unsigned", "auth", "not_gzip")
+         "slow_download", "unsigned", "auth", "not_gzip", "expired")
 PLATFORM_SERIAL = "PUB_KEY_ID_0114232134912410000000000000"
 _AUTH = re.compile(r'WECHATPAY2-SHA256-RSA2048 (.*)')
 _PAIR = re.compile(r'(\w+)="([^"]*)"')
@@ -93,6 +93,8 @@ class FakeWeChatPay(FakeServer):
                                    delay_s=self.slow_s if self.mode == "slow" else 0.0))
 
     def _download(self, request: Request) -> Answer:
+        if self.mode == "expired":
+            return self._error(404, "RESOURCE_NOT_EXISTS", "下载链接已过期")
         query = {k: v[0] for k, v in parse_qs(urlsplit(request.path).query).items()}
         kind, _, ymd = query["token"].partition("-")
         bill = self.bills[(kind, date(int(ymd[:4]), int(ymd[4:6]), int(ymd[6:])))]
