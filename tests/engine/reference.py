@@ -23,10 +23,15 @@ def _key(record: dict[str, Any], plan: Plan) -> tuple[str, ...]:
     return tuple("" if record[k] is None else str(record[k]) for k in plan.keys)
 
 
+def _kept(record: dict[str, Any], filters: tuple) -> bool:
+    return all(record[name] in values for name, values in filters)
+
+
 def _first_difference(o: dict[str, Any], t: dict[str, Any], plan: Plan) -> str | None:
     for name in plan.compare:
-        if name == "amount_minor" and plan.tolerance_minor:
-            differs = abs(o[name] - t[name]) > plan.tolerance_minor
+        if name == "amount_minor" and (plan.tolerance_minor or plan.tolerance_bp):
+            allowed = max(plan.tolerance_minor * 10_000, abs(o[name]) * plan.tolerance_bp)
+            differs = abs(o[name] - t[name]) * 10_000 > allowed
         else:
             differs = o[name] != t[name]
         if differs:
@@ -37,8 +42,8 @@ def _first_difference(o: dict[str, Any], t: dict[str, Any], plan: Plan) -> str |
 def process(plan: Plan, day: date, ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> Day:
     c = plan.carry_over_days
     first = day - timedelta(days=2 * c)
-    o_in = [r for r in ours if first <= r["business_day"] <= day]
-    t_in = [r for r in theirs if first <= r["business_day"] <= day]
+    o_in = [r for r in ours if first <= r["business_day"] <= day and _kept(r, plan.ours_filters)]
+    t_in = [r for r in theirs if first <= r["business_day"] <= day and _kept(r, plan.theirs_filters)]
     pairs = [(o, t) for o in o_in for t in t_in
              if _key(o, plan) == _key(t, plan) and abs((o["business_day"] - t["business_day"]).days) <= c]
     partners = Counter([("o", o["line_no"]) for o, _ in pairs] + [("t", t["line_no"]) for _, t in pairs])

@@ -46,10 +46,12 @@ def engine_day(plan: Plan, day: date, ours: Path, theirs: Path) -> Day:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records("o"), records("t"), st.integers(min_value=0, max_value=2), st.integers(min_value=0, max_value=2),
-       st.sampled_from([("amount_minor", "currency"), ("amount_minor",), ("currency", "amount_minor")]))
+       st.sampled_from([("amount_minor", "currency"), ("amount_minor",), ("currency", "amount_minor")]),
+       st.sampled_from([0, 100, 250]), st.sampled_from([(), (("record_kind", ("payment",)),)]))
 def test_engine_equals_reference(ours: list[dict], theirs: list[dict], carry: int, tolerance: int,
-                                 compare: tuple[str, ...]) -> None:
-    plan = Plan("p", ("o",), ("t",), compare=compare, carry_over_days=carry, tolerance_minor=tolerance)
+                                 compare: tuple[str, ...], bp: int, filters: tuple) -> None:
+    plan = Plan("p", ("o",), ("t",), compare=compare, carry_over_days=carry, tolerance_minor=tolerance,
+                tolerance_bp=bp, ours_filters=filters, theirs_filters=filters)
     with tempfile.TemporaryDirectory() as folder:
         o, t = Path(folder) / "o.parquet", Path(folder) / "t.parquet"
         pq.write_table(pa.Table.from_pylist(ours, schema=SCHEMA), o)

@@ -31,7 +31,7 @@ import ibis
 import ibis.expr.types as ir
 
 from tally.engine.day import BreakFound, DayOutcome, window
-from tally.engine.plan import Plan
+from tally.engine.plan import Filters, Plan
 from tally.errors import ConfigError
 from tally.records import SCHEMA
 
@@ -78,8 +78,16 @@ def _release(con: Any, engine: str) -> None:
 
 
 def _columns(plan: Plan) -> list[str]:
-    wanted = [*LEAN, *plan.keys, *plan.compare]
+    filtered = [name for name, _ in plan.ours_filters + plan.theirs_filters]
+    wanted = [*LEAN, *plan.keys, *plan.compare, *filtered]
     return list(dict.fromkeys(wanted))
+
+
+def filtered(table: ir.Table, filters: Filters) -> ir.Table:
+    """Only the records the plan looks at (e.g. record_kind in payment, refund)."""
+    for name, values in filters:
+        table = table.filter(table[name].isin(list(values)))
+    return table
 
 
 def _side(con: Any, files: list[str], prefix: str, plan: Plan, day: date, dup_keys: ir.Table | None) -> ir.Table:
@@ -90,6 +98,7 @@ def _side(con: Any, files: list[str], prefix: str, plan: Plan, day: date, dup_ke
     table = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
     # Only the window's days count, whatever else a file holds.
     table = table.filter(table.business_day.between(window(plan, day)[0], day))
+    table = filtered(table, plan.ours_filters if prefix == "o_" else plan.theirs_filters)
     table = table.mutate(**{f"k_{key}": table[key].cast("string").fill_null("") for key in plan.keys})
     if dup_keys is not None:
         flagged = dup_keys.mutate(dup=ibis.literal(True))
@@ -102,10 +111,12 @@ def _side(con: Any, files: list[str], prefix: str, plan: Plan, day: date, dup_ke
     return table.rename({f"{prefix}{name}": name for name in table.columns})
 
 
-def _differs(joined: ir.Table, name: str, tolerance_minor: int) -> ir.BooleanValue:
+def _differs(joined: ir.Table, name: str, plan: Plan) -> ir.BooleanValue:
     ours, theirs = joined[f"o_{name}"], joined[f"t_{name}"]
-    if name == "amount_minor" and tolerance_minor:
-        return (ours - theirs).abs() > tolerance_minor
+    if name == "amount_minor" and (plan.tolerance_minor or plan.tolerance_bp):
+        # |ours − theirs| ≤ max(tolerance_minor, |ours| × bp / 10 000), in integers.
+        allowed = ibis.greatest(ibis.literal(plan.tolerance_minor * 10_000), ours.abs() * plan.tolerance_bp)
+        return (ours - theirs).abs() * 10_000 > allowed
     return ~ours.identical_to(theirs)
 
 
@@ -131,7 +142,7 @@ def _classified(con: Any, plan: Plan, day: date, ours: list[str], theirs: list[s
     only_ours = joined.t_line_no.isnull()
     only_theirs = joined.o_line_no.isnull()
     first_difference = ibis.cases(
-        *[(_differs(joined, name, plan.tolerance_minor), n + 1) for n, name in enumerate(plan.compare)], else_=0)
+        *[(_differs(joined, name, plan), n + 1) for n, name in enumerate(plan.compare)], else_=0)
     one_sided_why = ibis.cases(
         (only_ours & joined.o_dup, 102), (only_theirs & joined.t_dup, 102), (only_ours, 100), else_=101)
     joined = joined.mutate(why=ibis.ifelse(only_ours | only_theirs, one_sided_why, first_difference).cast("int8"))
@@ -193,6 +204,12 @@ def _count(con: Any, files: list[str], plan: Plan, day: date) -> int:
 def reconcile_day(plan: Plan, day: date, ours: list[str], theirs: list[str], engine: str = "duckdb") -> DayOutcome:
     """Process one business day: counts, and every break with its full records from the lake."""
     con = connect(engine)
+    if plan.match == "totals":
+        from tally.engine.totals import reconcile_totals
+
+        outcome = reconcile_totals(con, plan, day, ours, theirs)
+        _release(con, engine)
+        return outcome
     summary = _summary(_classified(con, plan, day, ours, theirs, None), plan).to_pyarrow().to_pylist()
     fanned_out = (sum(r["o_rows"] for r in summary) > _count(con, ours, plan, day)
                   or sum(r["t_rows"] for r in summary) > _count(con, theirs, plan, day))

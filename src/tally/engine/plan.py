@@ -11,7 +11,12 @@ from tally.records import COLUMNS
 KEYABLE = ("order_no", "refund_no", "channel_txn_id", "record_kind", "currency", "item", "status")
 COMPARABLE = ("amount_minor", "fee_minor", "discount_minor", "currency", "status", "quantity", "record_kind")
 # auto_run (default true): the worker runs a day by itself once every side has its bill.
-PLAN_FIELDS = {"ours", "theirs", "keys", "compare", "carry_over_days", "tolerance_minor", "description", "auto_run"}
+PLAN_FIELDS = {"ours", "theirs", "keys", "compare", "carry_over_days", "tolerance_minor", "description", "auto_run",
+               "match", "group_by", "measure", "tolerance_bp", "filters", "ours_filters", "theirs_filters"}
+GROUPABLE = (*KEYABLE, "business_day")
+FILTERABLE = ("record_kind", "status", "currency", "source")
+MEASURES = ("amount_minor", "quantity")
+Filters = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,16 @@ class Plan:
     compare: tuple[str, ...] = ("amount_minor", "currency")
     carry_over_days: int = 1
     tolerance_minor: int = 0
+    # Relative tolerance in basis points of our amount; the larger of the two tolerances applies.
+    tolerance_bp: int = 0
+    # "records" pairs records on keys; "totals" compares sums of `measure` per group (账账 / 账实,
+    # and N:1 / 1:N by a group key: a settlement batch against its orders).
+    match: str = "records"
+    group_by_ours: tuple[str, ...] = ()
+    group_by_theirs: tuple[str, ...] = ()
+    measure: str = "amount_minor"
+    ours_filters: Filters = ()
+    theirs_filters: Filters = ()
 
     @classmethod
     def from_spec(cls, name: str, spec: dict[str, Any], *, file: str | None = None) -> Plan:
@@ -41,8 +56,8 @@ class Plan:
                                   file=file, field=f"{where}.{side}")
             return tuple(names)
 
-        def names(field: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
-            value = spec.get(field, list(default))
+        def names(field: str, allowed: tuple[str, ...], default: tuple[str, ...], given: Any = None) -> tuple[str, ...]:
+            value = spec.get(field, list(default)) if given is None else given
             if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
                 raise ConfigError("BAD_PLAN", f"{where}.{field} must be a non-empty list of column names",
                                   file=file, field=f"{where}.{field}")
@@ -60,6 +75,42 @@ class Plan:
                                   field=f"{where}.{field}")
             return value
 
+        def filters(field: str) -> Filters:
+            value = spec.get(field, {})
+            if not isinstance(value, dict) or not all(
+                    isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in value.values()):
+                raise ConfigError("BAD_PLAN", f"{where}.{field} must be a table of column = [values]", file=file,
+                                  field=f"{where}.{field}", hint='e.g. filters = { record_kind = ["payment"] }')
+            bad = [k for k in value if k not in FILTERABLE]
+            if bad:
+                raise ConfigError("BAD_PLAN", f"{where}.{field}: cannot filter on {', '.join(bad)}", file=file,
+                                  field=f"{where}.{field}", hint=f"use some of: {', '.join(FILTERABLE)}")
+            return tuple((k, tuple(v)) for k, v in sorted(value.items()))
+
+        match = spec.get("match", "records")
+        if match not in ("records", "totals"):
+            raise ConfigError("BAD_PLAN", f"{where}.match must be \"records\" or \"totals\"", file=file,
+                              field=f"{where}.match")
+        group_ours: tuple[str, ...] = ()
+        group_theirs: tuple[str, ...] = ()
+        if match == "totals":
+            group = spec.get("group_by")
+            if isinstance(group, dict) and set(group) == {"ours", "theirs"}:
+                group_ours = names("group_by.ours", GROUPABLE, (), group["ours"])
+                group_theirs = names("group_by.theirs", GROUPABLE, (), group["theirs"])
+                if len(group_ours) != len(group_theirs):
+                    raise ConfigError("BAD_PLAN", f"{where}.group_by: ours and theirs need as many columns",
+                                      file=file, field=f"{where}.group_by")
+            else:
+                group_ours = group_theirs = names("group_by", GROUPABLE, (), group)
+            if spec.get("measure", "amount_minor") == "amount_minor" and "currency" not in group_ours:
+                # Money is only summed within one currency.
+                group_ours, group_theirs = (*group_ours, "currency"), (*group_theirs, "currency")
+        measure = spec.get("measure", "amount_minor")
+        if measure not in MEASURES:
+            raise ConfigError("BAD_PLAN", f"{where}.measure must be one of {', '.join(MEASURES)}", file=file,
+                              field=f"{where}.measure")
+        common = filters("filters")
         return cls(
             name=name,
             ours=sides("ours"),
@@ -68,6 +119,13 @@ class Plan:
             compare=names("compare", COMPARABLE, cls.compare),
             carry_over_days=count("carry_over_days", cls.carry_over_days),
             tolerance_minor=count("tolerance_minor", cls.tolerance_minor),
+            tolerance_bp=count("tolerance_bp", cls.tolerance_bp),
+            match=match,
+            group_by_ours=group_ours,
+            group_by_theirs=group_theirs,
+            measure=measure,
+            ours_filters=common + filters("ours_filters"),
+            theirs_filters=common + filters("theirs_filters"),
         )
 
     @property

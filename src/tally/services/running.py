@@ -145,8 +145,9 @@ def _publish(plan: Plan, outcome: DayOutcome, inputs: Inputs, run: Run | None) -
     )
     ids = identities(plan.name, outcome.breaks)
     for identity, item in zip(ids, outcome.breaks, strict=True):
-        amounts = {"ours_amount_minor": (item.ours or {}).get("amount_minor"),
-                   "theirs_amount_minor": (item.theirs or {}).get("amount_minor")}
+        # A totals plan's break carries group totals instead of one record's amount.
+        amounts = {f"{side}_amount_minor": (record or {}).get("amount_minor", (record or {}).get("total"))
+                   for side, record in (("ours", item.ours), ("theirs", item.theirs))}
         Break.objects.update_or_create(
             plan=plan, identity=identity,
             defaults={"day": item.day, "detected_on": outcome.day, "kind": item.kind, "reason": item.reason,
