@@ -32,7 +32,9 @@ def run(tmp_path: Path, spec: dict[str, Any], ours: list[dict], theirs: list[dic
     pq.write_table(pa.Table.from_pylist(theirs, schema=SCHEMA), t)
     plan = Plan.from_spec("p", {"ours": "o", "theirs": "t", "match": "totals", **spec})
     out = reconcile_day(plan, D1, [str(o)], [str(t)])
-    return [out.matched, *sorted((b.kind, b.reason, b.order_no, b.currency, (b.ours or {}).get("total"), (b.theirs or {}).get("total")) for b in out.breaks)]
+    found = sorted((b.kind, b.reason, b.order_no, b.currency, (b.ours or {}).get("total"),
+                    (b.theirs or {}).get("total")) for b in out.breaks)
+    return [out.matched, *found]
 
 
 def test_daily_totals_per_currency(tmp_path: Path) -> None:
