@@ -7,15 +7,12 @@ breaks the day no longer finds. A day is visible whole or not at all.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,7 +24,10 @@ from tally.errors import ConfigError, OperationFailed
 from tally.home import engine_name
 from tally.ingest.models import Bill, Source
 from tally.services import sqlsource
+from tally.services.leases import free_dead_holders, lease
 from tally.services.workspace import lake
+
+RUN_LEASE = timedelta(hours=6)
 
 Progress = Callable[[date, DayOutcome], None]
 
@@ -59,7 +59,9 @@ def run_plan(name: str, first: date, last: date, *, progress: Progress | None = 
     run = Run.objects.create(plan=plan, first_day=first, last_day=last, engine=engine_name())
     outcomes = []
     try:
-        with _lock(plan.name):
+        # A database lease, so two runs of a plan never overlap on SQLite or PostgreSQL, on any host.
+        free_dead_holders()  # a run killed on this host must not block the next one for hours
+        with lease(f"plan:{plan.name}", RUN_LEASE):
             for day in days:
                 outcome = run_day(plan, spec, day, run)
                 outcomes.append(outcome)
@@ -158,17 +160,3 @@ def _publish(plan: Plan, outcome: DayOutcome, inputs: Inputs, run: Run | None) -
     # A re-run that no longer finds an untouched break removes it; worked-on breaks stay.
     Break.objects.filter(plan=plan, detected_on=outcome.day, status=Break.Status.OPEN).exclude(
         identity__in=ids).delete()
-
-
-@contextmanager
-def _lock(plan: str) -> Iterator[None]:
-    """One run of a plan at a time on this host (the database serializes the publishing)."""
-    path = settings.TALLY_HOME / "locks" / f"plan-{plan}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OperationFailed("RUN_LOCKED", f"plan {plan} is already running",
-                                  hint="wait for the other run to finish") from None
-        yield
