@@ -84,3 +84,15 @@ class OperationFailed(TallyError):
     """Something outside the input went wrong (a missing bill, a lock held): exit code 1."""
 
     exit_code = 1
+
+
+class NotAllowed(TallyError):
+    """The user may not do this: their role, their plans, or maker-checker (SELF_APPROVAL) say no."""
+
+
+class NotFound(TallyError):
+    """No such object, or not one the user may see (the two are told apart for nobody)."""
+
+
+class BadState(TallyError):
+    """The action does not fit the object's state (e.g. suspending a resolved break)."""

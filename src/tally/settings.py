@@ -145,3 +145,9 @@ EMAIL_HOST_USER = os.environ.get("TALLY_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("TALLY_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("TALLY_EMAIL_TLS") == "1"
 DEFAULT_FROM_EMAIL = os.environ.get("TALLY_FROM_EMAIL", "tally@localhost")
+
+# The break workflow (docs/workflow.md): the merchant's webhook for 补单 and status syncs (a plan's
+# merchant_webhook_url overrides the URL), its HMAC secret, and the evidence file size limit.
+TALLY_MERCHANT_WEBHOOK_URL = os.environ.get("TALLY_MERCHANT_WEBHOOK_URL", "")
+TALLY_MERCHANT_WEBHOOK_SECRET = os.environ.get("TALLY_MERCHANT_WEBHOOK_SECRET", "")
+TALLY_EVIDENCE_MAX_BYTES = int(os.environ.get("TALLY_EVIDENCE_MAX_BYTES", str(10 * 1024 * 1024)))

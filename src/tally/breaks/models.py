@@ -98,6 +98,11 @@ class Break(models.Model):
     ours = models.JSONField(null=True)
     theirs = models.JSONField(null=True)
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    # Workflow (tally.services.workflow): a suspended break is reopened on its review date; a
+    # resolved one names what resolved it (an action kind, or ``rule:NAME``) and when.
+    suspended_until = models.DateField(null=True, blank=True, db_index=True)
+    resolution = models.CharField(max_length=64, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -106,3 +111,15 @@ class Break(models.Model):
         constraints = [models.UniqueConstraint(fields=["plan", "identity"], name="one_break_per_identity")]
         permissions = [("act_on_break", "Can propose actions on breaks"),
                        ("approve_break", "Can approve actions on breaks")]
+
+    def __str__(self) -> str:
+        return f"{self.plan.name} {self.day} {self.kind} {self.order_no or self.pk}"
+
+
+# The workflow's models live in their own modules; importing them here registers them.
+from tally.breaks.access import PlanAccess  # noqa: E402
+from tally.breaks.actions import Action, Adjustment, ApprovalPolicy, Attachment, Comment  # noqa: E402
+from tally.breaks.audit import AuditEvent  # noqa: E402
+
+__all__ = ["Action", "Adjustment", "ApprovalPolicy", "Attachment", "AuditEvent", "Break", "Comment",
+           "DayResult", "Plan", "PlanAccess", "Run"]
