@@ -71,3 +71,24 @@ REASONS: dict[str, Promise] = {
     "quantity_mismatch": pgettext_lazy("break reason", "quantity differs"),
     "kind_mismatch": pgettext_lazy("break reason", "record kind differs"),
 }
+
+# The calendar's states (tally.services.schedule.State) and a fetch's outcomes (FetchAttempt).
+FETCH_STATES: dict[str, Promise] = {
+    "arrived": pgettext_lazy("bill state", "arrived"),
+    "no_bill": pgettext_lazy("bill state", "no bill"),
+    "rejected": pgettext_lazy("bill state", "rejected"),
+    "failed": pgettext_lazy("bill state", "failed"),
+    "late": pgettext_lazy("bill state", "late"),
+    "missing": pgettext_lazy("bill state", "missing"),
+    "not_ready": pgettext_lazy("bill state", "not ready"),
+}
+
+FETCH_OUTCOMES: dict[str, Promise] = {
+    "imported": pgettext_lazy("fetch outcome", "imported"),
+    "already": pgettext_lazy("fetch outcome", "already imported"),
+    "no_bill": pgettext_lazy("fetch outcome", "no bill that day"),
+    "not_ready": pgettext_lazy("fetch outcome", "not ready yet"),
+    "rejected": pgettext_lazy("fetch outcome", "rejected"),
+    "refused": pgettext_lazy("fetch outcome", "refused"),
+    "failed": pgettext_lazy("fetch outcome", "failed"),
+}

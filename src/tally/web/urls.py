@@ -4,17 +4,21 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from tally.web.views import bills, breaks, dashboard, health, source_new, sources
+from tally.web.views import acquisition, bills, breaks, dashboard, health, source_new, sources, upload
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("breaks/", breaks.break_list, name="break-list"),
     path("breaks/<int:pk>/", breaks.break_detail, name="break-detail"),
     path("bills/", bills.bill_list, name="bill-list"),
+    path("bills/upload/", upload.upload, name="bill-upload"),
+    path("calendar/", acquisition.calendar, name="calendar"),
+    path("calendar/retry/", acquisition.retry, name="fetch-retry"),
     path("sources/", sources.source_list, name="source-list"),
     path("sources/new/", source_new.source_new, name="source-new"),
     path("sources/new/<str:token>/", source_new.source_map, name="source-map"),
     path("sources/<slug:name>/", sources.source_detail, name="source-detail"),
+    path("sources/<slug:name>/fetches/", acquisition.fetch_history, name="source-fetches"),
     path("healthz", health.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(template_name="tally/login.html",
                                                 redirect_authenticated_user=True), name="login"),
