@@ -17,13 +17,22 @@
     list.setAttribute("aria-live", "polite");
     zone.appendChild(list);
     ["dragenter", "dragover"].forEach(function (name) {
-      zone.addEventListener(name, function () { zone.classList.add("is-over"); });
+      zone.addEventListener(name, function (event) { event.preventDefault(); zone.classList.add("is-over"); });
     });
     ["dragleave", "drop"].forEach(function (name) {
       zone.addEventListener(name, function () { zone.classList.remove("is-over"); });
     });
-    input.addEventListener("change", function () {
+    function show() {
       list.textContent = Array.prototype.map.call(input.files, function (f) { return f.name; }).join(", ");
+    }
+    // Files dropped anywhere on the zone become the input's files (as a drop on the input itself does).
+    zone.addEventListener("drop", function (event) {
+      if (event.dataTransfer && event.dataTransfer.files.length) {
+        event.preventDefault();
+        input.files = event.dataTransfer.files;
+        show();
+      }
     });
+    input.addEventListener("change", show);
   });
 })();
