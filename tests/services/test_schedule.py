@@ -22,12 +22,13 @@ def at(hhmm: str, zone: ZoneInfo = SH, day: date = date(2024, 8, 21)) -> datetim
 WECHAT = timing("wechatpay", {"timezone": "Asia/Shanghai", "fetch": {"transport": "wechatpay_v3"}})
 
 
-@pytest.mark.parametrize(("kind", "ready"), [("wechatpay", "10:00"), ("alipay", "09:00"), ("unionpay", "09:00"),
-                                             ("wechatpay_fund", "10:00"), ("stripe", "09:00")])
-def test_default_ready_times_in_shanghai(kind: str, ready: str) -> None:
+@pytest.mark.parametrize(("kind", "ready", "deadline"), [
+    ("wechatpay", "10:00", "14:00"), ("alipay", "09:00", "12:00"), ("unionpay", "09:00", "12:00"),
+    ("wechatpay_fund", "10:00", "14:00"), ("stripe", "09:00", "13:00")])
+def test_default_ready_times_and_deadlines_in_shanghai(kind: str, ready: str, deadline: str) -> None:
     t = timing(kind, {"fetch": {"transport": "x"}})
     assert t.ready_at(DAY) == at(ready)
-    assert t.deadline_at(DAY) == at(ready) + timedelta(hours=4)
+    assert t.deadline_at(DAY) == at(deadline)
 
 
 def test_ready_time_and_deadline_are_in_the_sources_time_zone() -> None:

@@ -6,8 +6,8 @@ from tally.services.acquisition.
 
 A source's bill for business day D is expected at ``ready_time`` on D + 1 in the source's time
 zone (WeChat Pay 10:00, Alipay and UnionPay 09:00 Asia/Shanghai unless the fetch table says
-otherwise) and is late after ``deadline`` (ready + 4 hours unless set; a deadline earlier in the
-day than the ready time falls on D + 2). After the ready time the worker tries; a try that
+otherwise) and is late after ``deadline`` (unless set: 12:00 for Alipay and UnionPay, else ready + 4
+hours; a deadline earlier in the day than the ready time falls on D + 2). After the ready time the worker tries; a try that
 found nothing yet, or failed for a reason that may pass, is tried again after 1, 2, 4, 8, 16
 and then every 30 minutes; a failure that will not pass by itself (a refused login) every 30
 minutes, in case someone fixes it. A bill that was rejected or refused (bad totals, a wrong
@@ -28,6 +28,9 @@ DEFAULT_ZONE = "Asia/Shanghai"
 DEFAULT_READY = {"wechatpay": "10:00", "wechatpay_fund": "10:00", "alipay": "09:00", "unionpay": "09:00",
                  "paypal": "12:00"}
 FALLBACK_READY = "09:00"
+# Alipay and UnionPay answer "no bill" and "not yet" alike; their transports read that answer as
+# "no bill" from the same deadline (tally.transports.client.before_deadline), so it is the default here too.
+DEFAULT_DEADLINE = {"alipay": "12:00", "unionpay": "12:00"}
 DEFAULT_DEADLINE_AFTER = timedelta(hours=4)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(minutes=30)
@@ -104,7 +107,7 @@ def timing(kind: str, spec: dict[str, Any]) -> Timing:
     table = spec.get("fetch") if isinstance(spec.get("fetch"), dict) else None
     settings = table or {}
     ready = settings.get("ready_time") or DEFAULT_READY.get(kind, FALLBACK_READY)
-    deadline = settings.get("deadline")
+    deadline = settings.get("deadline") or DEFAULT_DEADLINE.get(kind)
     return Timing(zone=ZoneInfo(str(spec.get("timezone") or DEFAULT_ZONE)), ready=time.fromisoformat(ready),
                   deadline=time.fromisoformat(deadline) if deadline else None,
                   lookback_days=int(settings.get("lookback_days", 1)), fetched=table is not None)
