@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from tally.breaks.models import Action, Break
 from tally.errors import NotAllowed
@@ -33,7 +34,7 @@ def test_maker_checker_round_trip() -> None:
 def test_suspend_and_reopen_due() -> None:
     maker = f.user("operator")
     brk = f.brk()
-    until = dt.date.today() + dt.timedelta(days=3)
+    until = timezone.localdate() + dt.timedelta(days=3)
     resolution.suspend(brk, maker, "waiting for the bank", until)
     assert Break.objects.get(pk=brk.pk).status == "suspended"
     assert resolution.reopen_due(until - dt.timedelta(days=1)) == 0

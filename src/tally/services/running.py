@@ -2,7 +2,8 @@
 
 Each day is computed by the engine, then published in one database transaction: the day's
 counts, new and persisting breaks (matched by their stable identity), and the removal of open
-breaks the day no longer finds. A day is visible whole or not at all.
+breaks the day no longer finds. A day is visible whole or not at all. Breaks someone worked on
+(resolved, suspended, awaiting approval, manually matched) are never overwritten by a re-run.
 """
 
 from __future__ import annotations
@@ -11,19 +12,24 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tally.breaks.models import Break, DayResult, Plan, Run
 from tally.engine.compile import reconcile_day
-from tally.engine.day import BreakFound, DayOutcome, window
+from tally.engine.day import BreakFound, DayOutcome
 from tally.engine.plan import Plan as PlanSpec
 from tally.errors import ConfigError, OperationFailed
 from tally.home import engine_name
 from tally.ingest.models import Bill, Source
-from tally.services import sqlsource
+from tally.lake import write_table
+from tally.services import sqlsource, workflow
 from tally.services.leases import free_dead_holders, lease
 from tally.services.workspace import lake
 
@@ -57,6 +63,7 @@ def run_plan(name: str, first: date, last: date, *, progress: Progress | None = 
     plan, spec = plan_named(name)
     days = days_between(first, last)
     run = Run.objects.create(plan=plan, first_day=first, last_day=last, engine=engine_name())
+    workflow.reopen_due(timezone.localdate())  # suspensions whose review date came are open again
     outcomes = []
     try:
         # A database lease, so two runs of a plan never overlap on SQLite or PostgreSQL, on any host.
@@ -76,13 +83,26 @@ def run_plan(name: str, first: date, last: date, *, progress: Progress | None = 
 
 def run_day(plan: Plan, spec: PlanSpec, day: date, run: Run | None = None) -> DayOutcome:
     inputs = _inputs(spec, day)
-    outcome = reconcile_day(spec, day, inputs.ours, inputs.theirs, engine=engine_name())
+    carried = _carried_from(spec.name, day - timedelta(days=1))
+    outcome = reconcile_day(spec, day, inputs.ours, inputs.theirs, engine=engine_name(), carried=carried)
+    if outcome.carried is not None:
+        write_table(outcome.carried, _carried_path(spec.name, day))
     _publish(plan, outcome, inputs, run)
     return outcome
 
 
+def _carried_path(plan: str, day: date) -> Path:
+    return lake().results_dir(plan, day) / "carried.parquet"
+
+
+def _carried_from(plan: str, day: date) -> pa.Table | None:
+    """The records the plan's processing of ``day`` left pending, or None if it never ran."""
+    path = _carried_path(plan, day)
+    return pq.read_table(path) if path.exists() else None
+
+
 def _inputs(spec: PlanSpec, day: date) -> Inputs:
-    days = window(spec, day)
+    days = [day]
     sources = {s.name: s for s in Source.objects.filter(name__in=spec.sources)}
     files: dict[str, list[str]] = {}
     bills: list[str] = []
@@ -146,7 +166,11 @@ def _publish(plan: Plan, outcome: DayOutcome, inputs: Inputs, run: Run | None) -
                   "manifest": {"bills": inputs.bills, "engine": engine_name(), "plan_version": plan.version}},
     )
     ids = identities(plan.name, outcome.breaks)
+    worked_on = set(Break.objects.filter(plan=plan, identity__in=ids).exclude(status=Break.Status.OPEN)
+                    .values_list("identity", flat=True))
     for identity, item in zip(ids, outcome.breaks, strict=True):
+        if identity in worked_on:
+            continue  # resolved, suspended or awaiting approval (a manual match too): kept exactly as it is
         # A totals plan's break carries group totals instead of one record's amount.
         amounts = {f"{side}_amount_minor": (record or {}).get("amount_minor", (record or {}).get("total"))
                    for side, record in (("ours", item.ours), ("theirs", item.theirs))}
@@ -157,6 +181,13 @@ def _publish(plan: Plan, outcome: DayOutcome, inputs: Inputs, run: Run | None) -
                       "refund_no": item.refund_no or "", "currency": item.currency, **amounts,
                       "ours": _jsonable(item.ours), "theirs": _jsonable(item.theirs)},
         )
-    # A re-run that no longer finds an untouched break removes it; worked-on breaks stay.
-    Break.objects.filter(plan=plan, detected_on=outcome.day, status=Break.Status.OPEN).exclude(
-        identity__in=ids).delete()
+    # A re-run that no longer finds an open break removes it if nobody touched it; one with work on
+    # it (an assignee, comments, evidence, past actions) is resolved by the rule "rerun", recorded.
+    # Breaks that are not open stay as they are.
+    gone = Break.objects.filter(plan=plan, detected_on=outcome.day, status=Break.Status.OPEN).exclude(identity__in=ids)
+    touched = list(gone.filter(Q(assignee__isnull=False) | Q(comments__isnull=False) | Q(attachments__isnull=False)
+                               | Q(actions__isnull=False)).values_list("pk", flat=True).distinct())
+    for pk in touched:
+        workflow.resolve(pk, None, rule="rerun", rule_version="1",
+                         reason=f"the run of {outcome.day} no longer finds this break")
+    gone.exclude(pk__in=touched).delete()
