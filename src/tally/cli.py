@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="last", type=_day)
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("token", help="API tokens: `tally token create USER` prints a new one (shown once)")
+    p.add_argument("action", choices=["create"])
+    p.add_argument("user")
+    p.add_argument("--name", default="", help="what the token is for")
+
     p = sub.add_parser("bills", help="list bills")
     p.add_argument("--source")
     p.add_argument("--json", action="store_true")
@@ -261,6 +266,14 @@ def _summary(day: date, outcome: Any) -> str:
             f"short {c['short']}, long {c['long']}, mismatch {c['mismatch']}")
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    from tally.web.api.auth import create_token
+
+    _, token = create_token(args.user, args.name)
+    print(token)
+    return 0
+
+
 def cmd_bills(args: argparse.Namespace) -> int:
     from tally.services.listing import bills
 
@@ -296,7 +309,7 @@ def cmd_breaks(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo, "serve": cmd_serve, "apply": cmd_apply, "export": cmd_export, "import": cmd_import,
-    "fetch": cmd_fetch, "worker": cmd_worker,
+    "fetch": cmd_fetch, "worker": cmd_worker, "token": cmd_token,
     "run": cmd_run, "bills": cmd_bills, "breaks": cmd_breaks, "reparse": cmd_reparse,
 }
 

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from tally.web.api.root import api
 from tally.web.views import acquisition, bills, breaks, dashboard, health, source_new, sources, upload
 
 urlpatterns = [
@@ -20,6 +21,7 @@ urlpatterns = [
     path("sources/<slug:name>/", sources.source_detail, name="source-detail"),
     path("sources/<slug:name>/fetches/", acquisition.fetch_history, name="source-fetches"),
     path("healthz", health.healthz, name="healthz"),
+    path("api/", api.urls),
     path("login/", auth_views.LoginView.as_view(template_name="tally/login.html",
                                                 redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,0 +1,57 @@
+"""The NinjaAPI object, its error answers and its routers (one line per area)."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+
+from tally.errors import BadState, NotAllowed, NotFound, OperationFailed, TallyError
+from tally.web.api import sources
+from tally.web.api.auth import api_auth
+
+api = NinjaAPI(
+    title="Tally",
+    version="1",
+    description="Payment reconciliation: sources, bills, plans, runs, breaks. "
+                "Authenticate with `Authorization: Bearer <token>` (`tally token create USER`).",
+    urls_namespace="api",
+    auth=api_auth(),
+)
+
+
+class Me(Schema):
+    username: str
+    roles: list[str]
+    permissions: list[str]
+
+
+@api.get("/me", response=Me, tags=["users"], summary="Who the token belongs to")
+def me(request: HttpRequest) -> Me:
+    user = request.user
+    return Me(username=user.get_username(), roles=sorted(g.name for g in user.groups.all()),
+              permissions=sorted(user.get_all_permissions()))
+
+
+@api.exception_handler(TallyError)
+def tally_error(request: HttpRequest, exc: TallyError) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.message, "error": exc.as_dict()}, status=error_status(exc))
+
+
+def error_status(exc: TallyError) -> int:
+    """Rejected input is the client's to fix (400); an object the user may not see is 404 like a
+    missing one; a refused permission 403; a wrong state or a failed operation (lock held) 409."""
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, NotAllowed):
+        return 403
+    if isinstance(exc, BadState | OperationFailed):
+        return 409
+    return 400
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+api.add_router("/sources", sources.router)
