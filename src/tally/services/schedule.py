@@ -6,13 +6,14 @@ from tally.services.acquisition.
 
 A source's bill for business day D is expected at ``ready_time`` on D + 1 in the source's time
 zone (WeChat Pay 10:00, Alipay and UnionPay 09:00 Asia/Shanghai unless the fetch table says
-otherwise) and is late after ``deadline`` (unless set: 12:00 for Alipay and UnionPay, else ready + 4
-hours; a deadline earlier in the day than the ready time falls on D + 2). After the ready time the worker tries; a try that
-found nothing yet, or failed for a reason that may pass, is tried again after 1, 2, 4, 8, 16
-and then every 30 minutes; a failure that will not pass by itself (a refused login) every 30
-minutes, in case someone fixes it. A bill that was rejected or refused (bad totals, a wrong
-host key) waits for a person: its Retry button, or an upload. At the deadline without a bill,
-one alert per source and day; tries go on, so a late bill still arrives by itself.
+otherwise) and is late after ``deadline`` (unless set: 12:00 for Alipay and UnionPay, else the
+ready time + 4 hours; a deadline earlier in the day than the ready time falls on D + 2). After
+the ready time the worker tries; a try that found nothing yet, or failed for a reason that may
+pass, is tried again after 1, 2, 4, 8, 16 and then every 30 minutes; a failure that will not
+pass by itself (a refused login) every 30 minutes, in case someone fixes it. A bill that was
+rejected or refused (bad totals, a wrong host key) waits for a person: its Retry button, or an
+upload. At the deadline without a bill, one alert per source and day; tries go on, so a late
+bill still arrives by itself.
 """
 
 from __future__ import annotations
