@@ -95,6 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true")
     out.add_argument("--csv", type=Path)
     out.add_argument("--xlsx", type=Path)
+
+    p = sub.add_parser("audit", help="the audit log: `tally audit verify` recomputes its hash chain")
+    p.add_argument("audit_action", choices=["verify"])
+    p.add_argument("--expect-head", help="a head hash written down earlier: the log must still contain it")
+    p = sub.add_parser("actions", help="list actions waiting for approval")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("approve", help="approve a proposed action as USER (never one's own)")
+    p.add_argument("action_id", type=int)
+    p.add_argument("--as", dest="user", required=True)
+    p = sub.add_parser("reject", help="reject a proposed action as USER, with a reason")
+    p.add_argument("action_id", type=int)
+    p.add_argument("--as", dest="user", required=True)
+    p.add_argument("--reason", required=True)
     return parser
 
 
@@ -307,11 +320,47 @@ def cmd_breaks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from tally.services.audit import verify
+
+    result = verify(expect_head=args.expect_head)
+    if not result.ok:
+        raise TallyError("AUDIT_BROKEN", f"the audit log is broken at event {result.broken_seq}: {result.problem}",
+                         hint="restore the database from a backup and compare; nothing was changed by this check")
+    print(f"audit log intact: {result.count} events, head {result.head}")
+    return 0
+
+
+def cmd_actions(args: argparse.Namespace) -> int:
+    from tally.services.approvals import waiting_rows
+
+    rows = waiting_rows()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    for row in rows:
+        print(f"{row['id']:>6}  {row['plan']}  {row['kind']:12} {row['amount_minor'] or '-':>12} {row['currency']}  "
+              f"by {row['maker'] or '-'}  breaks {','.join(map(str, row['breaks']))}  {row['reason']}")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from tally.services.access import user_named
+    from tally.services.approvals import approve, reject
+
+    by = user_named(args.user)
+    action = reject(args.action_id, by, args.reason) if args.command == "reject" else approve(args.action_id, by)
+    print(f"action {action.pk} ({action.kind}): {action.state}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo, "serve": cmd_serve, "apply": cmd_apply, "export": cmd_export, "import": cmd_import,
     "fetch": cmd_fetch, "worker": cmd_worker, "token": cmd_token,
     "run": cmd_run, "bills": cmd_bills, "breaks": cmd_breaks, "reparse": cmd_reparse,
 }
+
+COMMANDS.update({"audit": cmd_audit, "actions": cmd_actions, "approve": cmd_approve, "reject": cmd_approve})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -81,3 +81,13 @@ def require(user: User, *perms: str) -> None:
     if not any(user.has_perm(p) for p in perms):
         raise NotAllowed("FORBIDDEN", "you do not have permission to do this",
                          hint="ask an admin for the operator (propose) or approver (approve) role")
+
+
+def user_named(username: str) -> Any:
+    """An active user by username (the CLI's ``--as``), or NotFound."""
+    from django.contrib.auth import get_user_model
+
+    found = get_user_model().objects.filter(username=username, is_active=True).first()
+    if found is None:
+        raise NotFound("UNKNOWN_USER", f"there is no active user named {username!r}")
+    return found

@@ -74,3 +74,12 @@ def decidable_by(action: Action, user: User) -> bool:
     """Whether ``user`` may see approve/reject buttons for ``action`` (the service checks again)."""
     return (action.state == Action.State.PROPOSED and user.has_perm(access.APPROVE)
             and action.maker_id != user.pk)
+
+
+def waiting_rows() -> list[dict[str, Any]]:
+    """Every proposed action as plain rows (the CLI; it runs with the database's own rights)."""
+    query = Action.objects.filter(state=Action.State.PROPOSED).select_related("plan", "maker").order_by("created_at")
+    return [{"id": a.pk, "plan": a.plan.name, "kind": a.kind, "amount_minor": a.amount_minor, "currency": a.currency,
+             "maker": a.maker.get_username() if a.maker else None, "reason": a.reason,
+             "breaks": sorted(int(pk) for pk in a.prior), "created_at": a.created_at.isoformat()}
+            for a in query]

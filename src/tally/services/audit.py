@@ -79,9 +79,10 @@ class Verified:
     problem: str = ""
 
 
-def verify() -> Verified:
-    """Recompute the chain from the first event; stop at the first broken link."""
-    expected_prev, expected_seq, count = GENESIS, 1, 0
+def verify(*, expect_head: str | None = None) -> Verified:
+    """Recompute the chain from the first event; stop at the first broken link. ``expect_head``:
+    a head written down earlier, which the chain must still contain (newest events removed)."""
+    expected_prev, expected_seq, count, seen = GENESIS, 1, 0, expect_head is None
     for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
         if event.seq != expected_seq:
             return Verified(False, count, expected_prev, expected_seq,
@@ -93,6 +94,10 @@ def verify() -> Verified:
             return Verified(False, count, expected_prev, event.seq,
                             f"event {event.seq} was changed after it was written (hash differs)")
         expected_prev, expected_seq, count = event.hash, event.seq + 1, count + 1
+        seen = seen or event.hash == expect_head
+    if not seen:
+        return Verified(False, count, expected_prev, expected_seq,
+                        f"the head {expect_head} written down earlier is no longer in the log (events removed)")
     return Verified(True, count, expected_prev)
 
 
