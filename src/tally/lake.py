@@ -38,6 +38,14 @@ class Lake:
         return path
 
 
+def write_table(table: pa.Table, path: Path) -> None:
+    """Write a small table whole: to a temporary name, then renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
 class BillWriter:
     """Writes one bill's record batches into per-day Parquet files in a staging folder;
     :meth:`publish` moves them into the lake only after the whole bill parsed cleanly."""
@@ -51,10 +59,12 @@ class BillWriter:
         self.rows = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
+        """Append one batch; nothing is kept in memory past this call but the open writers."""
         table = pa.Table.from_batches([batch], schema=SCHEMA)
         days = table.column("business_day").unique().to_pylist()
         for day in days:
-            part = table.filter(pc.equal(table.column("business_day"), pa.scalar(day, pa.date32())))
+            part = table if len(days) == 1 else \
+                table.filter(pc.equal(table.column("business_day"), pa.scalar(day, pa.date32())))
             writer = self._writers.get(day)
             if writer is None:
                 writer = pq.ParquetWriter(self.staging / f"{day.isoformat()}.parquet", SCHEMA)

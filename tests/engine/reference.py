@@ -39,11 +39,24 @@ def _first_difference(o: dict[str, Any], t: dict[str, Any], plan: Plan) -> str |
     return None
 
 
-def process(plan: Plan, day: date, ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> Day:
+def simulate(plan: Plan, days: list[date], ours: list[dict[str, Any]],
+             theirs: list[dict[str, Any]]) -> list[Day]:
+    """Process the days in order, carrying each day's pending records into the next."""
+    carried: list[tuple[str, dict[str, Any]]] = []
+    results = []
+    for day in days:
+        result, carried = process(plan, day, ours, theirs, carried)
+        results.append(result)
+    return results
+
+
+def process(plan: Plan, day: date, ours: list[dict[str, Any]], theirs: list[dict[str, Any]],
+            carried: list[tuple[str, dict[str, Any]]]) -> tuple[Day, list[tuple[str, dict[str, Any]]]]:
     c = plan.carry_over_days
-    first = day - timedelta(days=2 * c)
-    o_in = [r for r in ours if first <= r["business_day"] <= day and _kept(r, plan.ours_filters)]
-    t_in = [r for r in theirs if first <= r["business_day"] <= day and _kept(r, plan.theirs_filters)]
+    o_in = [r for r in ours if r["business_day"] == day] + [r for side, r in carried if side == "o"]
+    t_in = [r for r in theirs if r["business_day"] == day] + [r for side, r in carried if side == "t"]
+    o_in = [r for r in o_in if _kept(r, plan.ours_filters)]
+    t_in = [r for r in t_in if _kept(r, plan.theirs_filters)]
     pairs = [(o, t) for o in o_in for t in t_in
              if _key(o, plan) == _key(t, plan) and abs((o["business_day"] - t["business_day"]).days) <= c]
     partners = Counter([("o", o["line_no"]) for o, _ in pairs] + [("t", t["line_no"]) for _, t in pairs])
@@ -52,23 +65,21 @@ def process(plan: Plan, day: date, ours: list[dict[str, Any]], theirs: list[dict
     paired = {("o", o["line_no"]) for o, _ in pairs} | {("t", t["line_no"]) for _, t in pairs}
     matched, breaks = 0, []
     for o, t in pairs:
-        if max(o["business_day"], t["business_day"]) == day:
-            reason = _first_difference(o, t, plan)
-            if reason is None:
-                matched += 1
-            else:
-                breaks.append(("mismatch", reason, o["line_no"], t["line_no"]))
+        reason = _first_difference(o, t, plan)
+        if reason is None:
+            matched += 1
+        else:
+            breaks.append(("mismatch", reason, o["line_no"], t["line_no"]))
     one_sided = [("o", r) for r in o_in if ("o", r["line_no"]) not in paired] + \
                 [("t", r) for r in t_in if ("t", r["line_no"]) not in paired]
     same_key = Counter((side, _key(r, plan)) for side, r in one_sided)
-    pending = 0
+    waiting = []
     for side, r in one_sided:
-        due = r["business_day"] + timedelta(days=c)
-        if due > day:
-            pending += 1
-        elif due == day:
-            duplicate = _key(r, plan) in ambiguous or same_key[side, _key(r, plan)] > 1
-            reason = "duplicate" if duplicate else ("only_ours" if side == "o" else "only_theirs")
-            line = r["line_no"]
-            breaks.append(("short", reason, line, None) if side == "o" else ("long", reason, None, line))
-    return Day(matched, pending, sorted(breaks, key=repr))
+        if r["business_day"] + timedelta(days=c) > day:
+            waiting.append((side, r))
+            continue
+        duplicate = _key(r, plan) in ambiguous or same_key[side, _key(r, plan)] > 1
+        reason = "duplicate" if duplicate else ("only_ours" if side == "o" else "only_theirs")
+        line = r["line_no"]
+        breaks.append(("short", reason, line, None) if side == "o" else ("long", reason, None, line))
+    return Day(matched, len(waiting), sorted(breaks, key=repr)), waiting

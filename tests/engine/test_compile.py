@@ -29,10 +29,11 @@ def run(tmp_path: Path, ours: list[dict], theirs: list[dict], days: int = 3, **p
     pq.write_table(pa.Table.from_pylist(ours, schema=SCHEMA), o)
     pq.write_table(pa.Table.from_pylist(theirs, schema=SCHEMA), t)
     spec = Plan("p", ("ours",), ("theirs",), **plan)
-    out = []
+    out, carried = [], None
     for n in range(days):
         day = D1 + timedelta(days=n)
-        result = reconcile_day(spec, day, [str(o)], [str(t)])
+        result = reconcile_day(spec, day, [str(o)], [str(t)], carried=carried)
+        carried = result.carried
         out.append((result.matched, result.pending, sorted((b.kind, b.reason, b.order_no) for b in result.breaks)))
     return out
 

@@ -50,11 +50,14 @@ def test_random_scenarios_agree(tmp_path: Path, seed: int) -> None:
     pq.write_table(pa.Table.from_pylist(scenario(seed, "o"), schema=SCHEMA), o)
     pq.write_table(pa.Table.from_pylist(scenario(seed, "t"), schema=SCHEMA), t)
     plan = Plan("p", ("o",), ("t",), carry_over_days=seed % 3, tolerance_minor=seed % 2)
+    carried_duck = carried_spark = None
     for offset in range(4 + plan.carry_over_days):
         day = D0 + timedelta(days=offset)
-        duck = reconcile_day(plan, day, [str(o)], [str(t)], engine="duckdb")
-        spark = reconcile_day(plan, day, [str(o)], [str(t)], engine="spark")
+        duck = reconcile_day(plan, day, [str(o)], [str(t)], engine="duckdb", carried=carried_duck)
+        spark = reconcile_day(plan, day, [str(o)], [str(t)], engine="spark", carried=carried_spark)
         assert comparable(spark) == comparable(duck), f"seed {seed}, day {day}"
+        assert spark.carried.to_pylist() == duck.carried.to_pylist()
+        carried_duck, carried_spark = duck.carried, spark.carried
 
 
 @pytest.mark.django_db

@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from tally.engine.day import BreakFound, DayOutcome, window
+from tally.engine.day import BreakFound, DayOutcome
 from tally.engine.plan import Filters, Plan
 from tally.errors import ConfigError
 from tally.records import SCHEMA
@@ -90,14 +93,35 @@ def filtered(table: ir.Table, filters: Filters) -> ir.Table:
     return table
 
 
-def _side(con: Any, files: list[str], prefix: str, plan: Plan, day: date, dup_keys: ir.Table | None) -> ir.Table:
+@dataclass(frozen=True)
+class SideInput:
+    """One side of a day: the day's lake files, and the records carried from earlier days
+    (``carried``: lake records plus the ``path`` of the file each came from)."""
+
+    files: list[str]
+    carried: pa.Table | None = None
+
+    @property
+    def paths(self) -> list[str]:
+        """Every file a record of this side may come from; a record's ``file`` indexes this list."""
+        extra = [] if self.carried is None else sorted(set(self.carried.column("path").to_pylist()))
+        return self.files + [p for p in extra if p not in self.files]
+
+
+def _side(con: Any, side: SideInput, prefix: str, plan: Plan, day: date, dup_keys: ir.Table | None) -> ir.Table:
     columns = _columns(plan)
-    empty = ibis.memtable(SCHEMA.empty_table().select(columns))
-    parts = [con.read_parquet(path).select(columns).mutate(file=ibis.literal(n, "int32"))
-             for n, path in enumerate(files)] or [empty.mutate(file=ibis.literal(0, "int32"))]
+    index = {path: n for n, path in enumerate(side.paths)}
+    # Only the day's own records from its files, whatever else a file holds.
+    parts = [con.read_parquet(path).select(columns).filter(ibis._.business_day == day)
+             .mutate(file=ibis.literal(n, "int32")) for n, path in enumerate(side.files)]
+    if side.carried is not None and side.carried.num_rows:
+        files = pa.array([index[p] for p in side.carried.column("path").to_pylist()], pa.int32())
+        rows = side.carried.select(columns).append_column("file", files)
+        # Nullable like a Parquet scan's columns, so the two union.
+        parts.append(ibis.memtable(rows.cast(pa.schema([f.with_nullable(True) for f in rows.schema]))))
+    if not parts:
+        parts = [ibis.memtable(SCHEMA.empty_table().select(columns)).mutate(file=ibis.literal(0, "int32"))]
     table = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
-    # Only the window's days count, whatever else a file holds.
-    table = table.filter(table.business_day.between(window(plan, day)[0], day))
     table = filtered(table, plan.ours_filters if prefix == "o_" else plan.theirs_filters)
     table = table.mutate(**{f"k_{key}": table[key].cast("string").fill_null("") for key in plan.keys})
     if dup_keys is not None:
@@ -124,7 +148,7 @@ OUTCOMES = ("done", "matched", "mismatch", "short", "long", "pending")
 ONE_SIDED = ("only_ours", "only_theirs", "duplicate")
 
 
-def _classified(con: Any, plan: Plan, day: date, ours: list[str], theirs: list[str],
+def _classified(con: Any, plan: Plan, day: date, ours: SideInput, theirs: SideInput,
                 dup_keys: ir.Table | None) -> ir.Table:
     """The joined rows with an ``outcome`` code (index into OUTCOMES) and a ``why`` code:
     for pairs, 1 + the index of the first compared field that differs (0: none); for one-sided
@@ -133,7 +157,7 @@ def _classified(con: Any, plan: Plan, day: date, ours: list[str], theirs: list[s
     t = _side(con, theirs, "t_", plan, day, dup_keys)
     c = plan.carry_over_days
     predicates = [o[f"o_k_{key}"] == t[f"t_k_{key}"] for key in plan.keys]
-    # An equi-join when nothing carries over; else a window of c days either side.
+    # An equi-join when nothing carries over; else records up to c days apart pair.
     predicates.append(o.o_dn == t.t_dn if c == 0 else (o.o_dn - t.t_dn).abs() <= c)
     if dup_keys is not None:
         predicates += [~o.o_dup, ~t.t_dup]
@@ -146,14 +170,11 @@ def _classified(con: Any, plan: Plan, day: date, ours: list[str], theirs: list[s
     one_sided_why = ibis.cases(
         (only_ours & joined.o_dup, 102), (only_theirs & joined.t_dup, 102), (only_ours, 100), else_=101)
     joined = joined.mutate(why=ibis.ifelse(only_ours | only_theirs, one_sided_why, first_difference).cast("int8"))
-    done_on = ibis.greatest(joined.o_dn, joined.t_dn)
     outcome = ibis.cases(
-        (only_ours & (joined.o_dn + c == d), 3),
-        (only_theirs & (joined.t_dn + c == d), 4),
         (only_ours & (joined.o_dn + c > d), 5),
         (only_theirs & (joined.t_dn + c > d), 5),
-        (only_ours | only_theirs, 0),
-        (done_on != d, 0),
+        (only_ours, 3),
+        (only_theirs, 4),
         (joined.why == 0, 1),
         else_=2,
     )
@@ -167,9 +188,13 @@ def _summary(classified: ir.Table, plan: Plan) -> ir.Table:
     # The records of unpaired rows: breaks, and the one-sided rows that duplicate checks need.
     keep = (classified.outcome >= 2) | (classified.why >= 100)
     # The CASE guard builds a record only for the rows kept (nearly none), not for every pair.
-    rows = classified.select("outcome", "why", "o_line_no", "t_line_no", p=ibis.ifelse(keep, payload, ibis.null()))
+    # A pair whose two records have different business days was paired across days (carry-over).
+    cross = (classified.o_dn != classified.t_dn).cast("int64")
+    rows = classified.select("outcome", "why", "o_line_no", "t_line_no", p=ibis.ifelse(keep, payload, ibis.null()),
+                             cross=cross)
     return rows.group_by(["outcome", "why"]).aggregate(
         n=ibis._.count(),
+        cross=rows.cross.sum(),
         o_rows=rows.o_line_no.count(),
         t_rows=rows.t_line_no.count(),
         rows=rows.p.collect(),
@@ -183,7 +208,7 @@ def _reason(plan: Plan, why: int) -> str:
     return REASONS.get(name, f"{name}_mismatch")
 
 
-def _fanned_out_keys(con: Any, plan: Plan, day: date, ours: list[str], theirs: list[str]) -> ir.Table:
+def _fanned_out_keys(con: Any, plan: Plan, day: date, ours: SideInput, theirs: SideInput) -> ir.Table:
     """Keys for which some record pairs with more than one counterpart."""
     joined = _classified(con, plan, day, ours, theirs, None)
     pairs = joined.filter(joined.why < 100)
@@ -197,19 +222,24 @@ def _fanned_out_keys(con: Any, plan: Plan, day: date, ours: list[str], theirs: l
     return ibis.memtable(found.rename_columns([f"k_{key}" for key in plan.keys]))
 
 
-def _count(con: Any, files: list[str], plan: Plan, day: date) -> int:
-    return int(_side(con, files, "", plan, day, None).count().execute())
+def _count(con: Any, side: SideInput, plan: Plan, day: date) -> int:
+    return int(_side(con, side, "", plan, day, None).count().execute())
 
 
-def reconcile_day(plan: Plan, day: date, ours: list[str], theirs: list[str], engine: str = "duckdb") -> DayOutcome:
-    """Process one business day: counts, and every break with its full records from the lake."""
+def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: list[str], engine: str = "duckdb",
+                  carried: pa.Table | None = None) -> DayOutcome:
+    """Process one business day: its records (from the day's lake files) joined with the records
+    still pending from earlier days (``carried``, as the previous day returned them). Returns the
+    counts, every break with its full records, and the records to carry to the next day."""
     con = connect(engine)
     if plan.match == "totals":
         from tally.engine.totals import reconcile_totals
 
-        outcome = reconcile_totals(con, plan, day, ours, theirs)
+        outcome = reconcile_totals(con, plan, day, ours_files, theirs_files)
         _release(con, engine)
         return outcome
+    ours = SideInput(ours_files, _carried(carried, "ours"))
+    theirs = SideInput(theirs_files, _carried(carried, "theirs"))
     summary = _summary(_classified(con, plan, day, ours, theirs, None), plan).to_pyarrow().to_pylist()
     fanned_out = (sum(r["o_rows"] for r in summary) > _count(con, ours, plan, day)
                   or sum(r["t_rows"] for r in summary) > _count(con, theirs, plan, day))
@@ -226,10 +256,36 @@ def reconcile_day(plan: Plan, day: date, ours: list[str], theirs: list[str], eng
             rows += [{**row, "outcome": outcome, "reason": reason} for row in group["rows"] or []]
     _mark_one_sided_duplicates(rows, plan)
     breaks = [row for row in rows if row["outcome"] in BREAKS]
-    full = {"o_": _full_records(con, ours, breaks, "o_"), "t_": _full_records(con, theirs, breaks, "t_")}
+    waiting = [row for row in rows if row["outcome"] == "pending"]
+    full = {"o_": _full_records(con, ours.paths, breaks + waiting, "o_"),
+            "t_": _full_records(con, theirs.paths, breaks + waiting, "t_")}
     _release(con, engine)
     found = sorted((_break(row, full) for row in breaks), key=lambda b: repr(b.key))
-    return DayOutcome(plan.name, day, counts["matched"], counts["pending"], found)
+    to_carry = [{**full[prefix][(row[f"{prefix}file"], row[f"{prefix}line_no"])], "side": side,
+                 "path": paths[row[f"{prefix}file"]]}
+                for row in waiting
+                for prefix, side, paths in (("o_", "ours", ours.paths), ("t_", "theirs", theirs.paths))
+                if row[f"{prefix}line_no"] is not None]
+    to_carry.sort(key=lambda r: (r["side"], r["path"], r["line_no"]))
+    cross_day = sum(group["cross"] or 0 for group in summary if OUTCOMES[group["outcome"]] == "matched")
+    return DayOutcome(plan.name, day, counts["matched"], counts["pending"], found, cross_day=cross_day,
+                      carried=pa.Table.from_pylist(to_carry, schema=CARRIED))
+
+
+def totals(files: list[str], engine: str = "duckdb") -> dict[str, dict[str, int]]:
+    """Per currency: the number of records and the sums of amount, fee and discount in ``files``."""
+    if not files:
+        return {}
+    con = connect(engine)
+    parts = [con.read_parquet(path).select("currency", "amount_minor", "fee_minor", "discount_minor")
+             for path in files]
+    table = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+    sums = table.group_by("currency").aggregate(
+        records=ibis._.count(), amount_minor=table.amount_minor.sum(), fee_minor=table.fee_minor.sum(),
+        discount_minor=table.discount_minor.sum())
+    rows = sums.to_pyarrow().to_pylist()
+    _release(con, engine)
+    return {row.pop("currency"): {k: int(v or 0) for k, v in row.items()} for row in rows}
 
 
 def _mark_one_sided_duplicates(rows: list[dict[str, Any]], plan: Plan) -> None:
@@ -242,6 +298,15 @@ def _mark_one_sided_duplicates(rows: list[dict[str, Any]], plan: Plan) -> None:
     for row, side in one_sided:
         if seen[key(row, side)] > 1:
             row["reason"] = "duplicate"
+
+
+CARRIED = SCHEMA.append(pa.field("side", pa.string())).append(pa.field("path", pa.string()))
+
+
+def _carried(carried: pa.Table | None, side: str) -> pa.Table | None:
+    if carried is None or not carried.num_rows:
+        return None
+    return carried.filter(pc.equal(carried.column("side"), side))
 
 
 def _full_records(con: Any, files: list[str], rows: list[dict[str, Any]],

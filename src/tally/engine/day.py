@@ -35,6 +35,11 @@ class DayOutcome:
     matched: int
     pending: int
     breaks: list[BreakFound] = field(default_factory=list)
+    # Matched pairs whose two records have different business days (paired on carry-over).
+    cross_day: int = 0
+    # The records still pending after this day, handed to the next day's processing
+    # (lake records plus `side` and the `path` of their lake file); None for totals plans.
+    carried: Any = None
 
     def counts(self) -> dict[str, int]:
         found = {"short": 0, "long": 0, "mismatch": 0}
