@@ -127,3 +127,19 @@ def test_cli_reparse_and_apply(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "error[UNKNOWN_BILL]" in capsys.readouterr().err
     assert main(["reparse", bill.name, "--version", "9"]) == 2
     assert "error[UNKNOWN_VERSION]" in capsys.readouterr().err
+
+
+def test_reimport_moves_records_to_other_days_and_removes_the_stale_files() -> None:
+    from datetime import date
+
+    from tally.services.workspace import lake
+
+    declare("shop", SPEC, via="web")
+    data = "单号,金额,时间,类型\nA1,1.00,2026-11-01T23:30:00+00:00,支付\n".encode()
+    bill = import_bill(data, "shop", file_name="late.csv").bill
+    assert bill.days == ["2026-11-02"]  # 07:30 in Shanghai
+    declare("shop", {**SPEC, "timezone": "UTC"}, via="web")
+    bill = reimport(bill, 2)
+    assert bill.days == ["2026-11-01"]
+    assert lake().record_path("shop", date(2026, 11, 1), bill.sha256).exists()
+    assert not lake().record_path("shop", date(2026, 11, 2), bill.sha256).exists()
