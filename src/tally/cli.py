@@ -252,9 +252,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from tally.services.running import days_between, run_plan
+    from tally.services.running import catch_up_to, days_between, run_plan
 
-    last = args.last or args.first
+    last = args.last or catch_up_to(args.plan, args.first)
     if args.json:
         def emit(day: date, outcome: Any) -> None:
             print(json.dumps({"plan": outcome.plan, "day": day.isoformat(), "matched": outcome.matched,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -78,3 +79,13 @@ def test_archive_keeps_the_raw_bytes_under_the_standard_name(tally_home) -> None
     named = tally_home / "archive" / "named" / "wechat" / bill.name
     assert named.read_bytes() == (tally_home / "demo" / "bills" / "wechat_tradebill_ALL_20261102.csv").read_bytes()
     assert not named.stat().st_mode & 0o222  # write-once: read-only
+
+
+def test_running_from_a_past_day_catches_up_every_later_day(capsys) -> None:
+    from tally.cli import main
+
+    demo.build(3)
+    assert main(["run", demo.PLAN, "--from", "2026-11-02", "--json"]) == 0
+    days = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(d["day"], d["matched"], d["pending"]) for d in days] == [("2026-11-02", 23, 2), ("2026-11-03", 22, 0)]
+    assert counts() == EXPECTED

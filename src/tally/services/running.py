@@ -53,6 +53,13 @@ def plan_named(name: str) -> tuple[Plan, PlanSpec]:
     return plan, PlanSpec.from_spec(plan.name, plan.spec)
 
 
+def catch_up_to(name: str, first: date) -> date:
+    """Where a run from ``first`` must end: a day changes what later days carry, so every day
+    already processed after it is run again (catch-up)."""
+    latest = DayResult.objects.filter(plan__name=name).order_by("-day").values_list("day", flat=True).first()
+    return max(first, latest) if latest else first
+
+
 def days_between(first: date, last: date) -> list[date]:
     if last < first:
         raise ConfigError("BAD_RANGE", f"--to {last} is before --from {first}")
