@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,14 +102,13 @@ def _pandas(ours: Path, theirs: Path, out: Path) -> tuple[float, Any]:
     return time.perf_counter() - start, None
 
 
-def _child(work: Callable[[Path, Path, Path], tuple[float, Any]], args: tuple[Path, Path, Path],
-           queue: Any) -> None:
+def _child(work: Callable[..., tuple[float, Any]], args: tuple[Path, ...], queue: Any) -> None:
     elapsed, result = work(*args)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put((elapsed, result, peak_mb))
 
 
-def _measure(work: Callable[[Path, Path, Path], tuple[float, Any]], *args: Path) -> tuple[float, Any, float]:
+def _measure(work: Callable[..., tuple[float, Any]], *args: Path) -> tuple[float, Any, float]:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(work, args, queue))
@@ -119,6 +118,69 @@ def _measure(work: Callable[[Path, Path, Path], tuple[float, Any]], *args: Path)
     if proc.exitcode:
         raise RuntimeError(f"benchmark step {work.__name__} failed with exit code {proc.exitcode}")
     return elapsed, result, peak_mb
+
+
+def generate_days(folder: Path, rows: int, days: int) -> list[tuple[Path, Path]]:
+    """A file pair per day; one key in 3000 crosses midnight (ours on day d, theirs on d + 1)."""
+    con = duckdb.connect()
+    files = []
+    for n in range(days):
+        day = DAY + timedelta(days=n)
+        ours, theirs = folder / f"ours-{n:02d}.parquet", folder / f"theirs-{n:02d}.parquet"
+        base = f"""
+            select '{{side}}' as source, DATE '{day}' as business_day, 'payment' as record_kind,
+                   printf('D{n:02d}O%010d', i) as order_no, NULL::VARCHAR as refund_no, NULL::VARCHAR as channel_txn_id,
+                   (100 + (i * 7919) % 99900)::BIGINT as amount_minor, 0::BIGINT as fee_minor,
+                   0::BIGINT as discount_minor, 'CNY' as currency, NULL::TIMESTAMPTZ as occurred_at,
+                   'SUCCESS' as status, NULL::VARCHAR as item, NULL::BIGINT as quantity,
+                   repeat('{{sha}}', 64) as bill_sha256, (i + 2)::BIGINT as line_no
+            from range({rows}) t(i)"""
+        con.execute(f"copy ({base.format(side='ours', sha='a')}) to '{ours}' (format parquet)")
+        # Theirs: the same, except that every 3000th record of the previous day arrives today.
+        prev = f"printf('D{n - 1:02d}O%010d', line_no - 2)"
+        con.execute(f"""copy (select * replace (
+                case when (line_no - 2) % 3000 = 7 and {n} > 0 then {prev} else order_no end as order_no)
+            from ({base.format(side='theirs', sha='b')})) to '{theirs}' (format parquet)""")
+        files.append((ours, theirs))
+    con.close()
+    return files
+
+
+def _days(pairs: list[tuple[Path, Path]], carry: int) -> tuple[float, Any]:
+    plan = Plan("bench", ("ours",), ("theirs",), carry_over_days=carry)
+    start = time.perf_counter()
+    carried, found = None, []
+    for n, (ours, theirs) in enumerate(pairs):
+        outcome = reconcile_day(plan, DAY + timedelta(days=n), [str(ours)], [str(theirs)],
+                                carried=carried if carry else None)
+        carried = outcome.carried
+        found.append((outcome.matched, outcome.pending, len(outcome.breaks)))
+    return time.perf_counter() - start, found
+
+
+def _carry_over(*pairs: Path) -> tuple[float, Any]:
+    return _days(list(zip(pairs[::2], pairs[1::2], strict=True)), 1)
+
+
+def _independent(*pairs: Path) -> tuple[float, Any]:
+    return _days(list(zip(pairs[::2], pairs[1::2], strict=True)), 0)
+
+
+def run_days(rows: int, days: int, folder: Path | None = None) -> dict[str, Any]:
+    """`days` days of `rows` records a side, day by day with carry-over, beside the same days run
+    as independent single-day runs."""
+    work = Path(folder or tempfile.mkdtemp(prefix="tally-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        flat = [path for pair in generate_days(work, rows, days) for path in pair]
+        tally_s, outcomes, tally_mb = _measure(_carry_over, *flat)
+        independent_s = _measure(_independent, *flat)[0]
+    finally:
+        if folder is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return {"rows": rows, "days": days, "tally_s": round(tally_s, 3), "independent_s": round(independent_s, 3),
+            "ratio": round(tally_s / independent_s, 3), "tally_peak_rss_mb": round(tally_mb, 1),
+            "matched_last_day": outcomes[-1][0]}
 
 
 def run(rows: int, folder: Path | None = None) -> dict[str, Any]:
