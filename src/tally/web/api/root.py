@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 
 from tally.errors import BadState, NotAllowed, NotFound, OperationFailed, TallyError
-from tally.web.api import sources
+from tally.web.api import sources, workflow
 from tally.web.api.auth import api_auth
 
 api = NinjaAPI(
@@ -55,3 +55,6 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 
 api.add_router("/sources", sources.router)
+api.add_router("/breaks", workflow.breaks_router)
+api.add_router("/actions", workflow.actions_router)
+api.add_router("/approvals", workflow.approvals_router)
