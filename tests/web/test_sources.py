@@ -235,3 +235,33 @@ def test_a_workbook_sample_chooses_its_sheet() -> None:
     html = client.post(url, data).content.decode()
     assert "1 row read" in html
     assert "1.50" in html
+
+
+def test_changing_the_mapping_of_a_table_source_adds_a_version() -> None:
+    client = operator()
+    url = upload(client)
+    data = {**form_data(client.get(url).content.decode()), "currency": "CNY", "action": "save"}
+    detail_url = client.post(url, data)["Location"]
+    detail = client.get(detail_url).content.decode()
+    change = f'{reverse("source-new")}?source=shop_orders'
+    assert f'href="{change}"' in detail
+
+    response = client.post(change, {"sample": SimpleUploadedFile("again.csv", SAMPLE)})
+    assert response.status_code == 302
+    html = client.get(response["Location"]).content.decode()
+    assert "Save as a new version" in html
+    assert 'name="currency" value="CNY"' in html  # starts from the current declaration
+    assert selected(html, "kind_0") == "payment"
+    data = {**form_data(html), "sign": "as_is", "action": "save"}
+    assert data["name"] == "shop_orders"
+    response = client.post(response["Location"], data)
+    assert response["Location"] == detail_url
+    source = Source.objects.get(name="shop_orders")
+    assert list(source.versions.values_list("number", flat=True)) == [2, 1]
+    assert source.spec["sign"] == "as_is"
+    assert "saved as version 2" in client.get(detail_url).content.decode()
+
+    adder = Client()
+    adder.force_login(make_user("ingest.view_source", "ingest.add_source"))
+    assert adder.get(change).status_code == 403  # adding is not changing
+    assert client.get(f'{reverse("source-new")}?source=nope').status_code == 404

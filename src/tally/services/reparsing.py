@@ -129,7 +129,7 @@ def reparse(bill: Bill, version: int | SourceVersion | None = None) -> Diff:
 def reimport(bill: Bill, version: int | SourceVersion) -> Bill:
     """Replace the bill's records with those parsed under ``version``; all or nothing."""
     target = version if isinstance(version, SourceVersion) else version_of(bill.source, version)
-    if target.source_id != bill.source_id:
+    if target.source.pk != bill.source.pk:
         raise ConfigError("UNKNOWN_VERSION", f"version {target.number} belongs to another source")
     ctx = ParseContext(source=bill.source.name, options={**target.spec, "kind": target.kind},
                        bill_sha256=bill.sha256, file_name=bill.name)

@@ -1,4 +1,5 @@
-"""Sample files uploaded to describe a new table source: kept aside until the source is saved.
+"""Sample files uploaded to describe a table source (a new one, or a change of its mapping):
+kept aside until the source is saved.
 
 A sample is not a bill: it is stored under ``TALLY_HOME/samples/<token>`` (never in the
 archive), belongs to the user who uploaded it, and is deleted when the source is saved or after
@@ -30,13 +31,15 @@ class Sample:
     token: str
     name: str
     data: bytes
+    # The existing source whose mapping this sample is to change; None for a new source.
+    source: str | None = None
 
 
 def _root() -> Path:
     return Path(settings.TALLY_HOME) / "samples"
 
 
-def save(data: bytes, name: str, owner_id: int) -> str:
+def save(data: bytes, name: str, owner_id: int, *, source: str | None = None) -> str:
     """Keep an uploaded sample; returns its token. Samples older than a day are removed."""
     limit = int(settings.TALLY_UPLOAD_MAX_BYTES)
     if len(data) > limit:
@@ -48,7 +51,8 @@ def save(data: bytes, name: str, owner_id: int) -> str:
     folder = _root() / token
     folder.mkdir(parents=True)
     (folder / "data").write_bytes(data)
-    (folder / "meta.json").write_text(json.dumps({"name": name[-200:], "owner": owner_id}), encoding="utf-8")
+    meta = {"name": name[-200:], "owner": owner_id, "source": source}
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     return token
 
 
@@ -61,7 +65,7 @@ def load(token: str, owner_id: int) -> Sample:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     if meta.get("owner") != owner_id:
         raise OperationFailed("UNKNOWN_SAMPLE", "this sample was uploaded by someone else")
-    return Sample(token, str(meta["name"]), (folder / "data").read_bytes())
+    return Sample(token, str(meta["name"]), (folder / "data").read_bytes(), meta.get("source"))
 
 
 def discard(token: str) -> None:

@@ -15,6 +15,7 @@ VIEW_BREAKS = "breaks.view_break"
 VIEW_BILLS = "ingest.view_bill"
 VIEW_SOURCES = "ingest.view_source"
 ADD_SOURCE = "ingest.add_source"
+CHANGE_SOURCE = "ingest.change_source"
 ADD_BILL = "ingest.add_bill"  # upload bills, retry a fetch
 VIEW_FETCHES = "ingest.view_fetchattempt"
 

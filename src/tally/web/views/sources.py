@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from tally.ingest.models import Bill, Source
+from tally.ingest.models import Bill, Source, SourceVersion
 from tally.services.sources import spec_changes
 from tally.web.permissions import VIEW_SOURCES, requires
 from tally.web.views.requests import HtmxHttpRequest
@@ -29,7 +29,7 @@ def source_list(request: HtmxHttpRequest) -> HttpResponse:
 @requires(VIEW_SOURCES)
 def source_detail(request: HtmxHttpRequest, name: str) -> HttpResponse:
     source = get_object_or_404(Source, name=name)
-    versions = list(source.versions.select_related("created_by").order_by("-number"))
+    versions = list(SourceVersion.objects.filter(source=source).select_related("created_by").order_by("-number"))
     numbers = [v.number for v in versions]
     compare = _pair(request.GET, numbers)
     changes: list[tuple[str, Any, Any]] | None = None
