@@ -33,6 +33,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tally.engine import candidates
 from tally.engine.day import BreakFound, DayOutcome
 from tally.engine.plan import Filters, Plan
 from tally.errors import ConfigError
@@ -82,7 +83,8 @@ def _release(con: Any, engine: str) -> None:
 
 def _columns(plan: Plan) -> list[str]:
     filtered = [name for name, _ in plan.ours_filters + plan.theirs_filters]
-    wanted = [*LEAN, *plan.keys, *plan.compare, *filtered]
+    text = plan.candidates.text if plan.candidates else ()
+    wanted = [*LEAN, *plan.keys, *plan.compare, *filtered, *text]
     return list(dict.fromkeys(wanted))
 
 
@@ -255,6 +257,8 @@ def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: li
             reason = _reason(plan, group["why"])
             rows += [{**row, "outcome": outcome, "reason": reason} for row in group["rows"] or []]
     _mark_one_sided_duplicates(rows, plan)
+    if plan.candidates:
+        _match_candidates(rows, plan, counts)
     breaks = [row for row in rows if row["outcome"] in BREAKS]
     waiting = [row for row in rows if row["outcome"] == "pending"]
     full = {"o_": _full_records(con, ours.paths, breaks + waiting, "o_"),
@@ -286,6 +290,27 @@ def totals(files: list[str], engine: str = "duckdb") -> dict[str, dict[str, int]
     rows = sums.to_pyarrow().to_pylist()
     _release(con, engine)
     return {row.pop("currency"): {k: int(v or 0) for k, v in row.items()} for row in rows}
+
+
+def _match_candidates(rows: list[dict[str, Any]], plan: Plan, counts: Counter[str]) -> None:
+    """Pair unpaired records by amount, date window and text (engine.candidates): a unique best
+    pair counts as matched; other candidates are kept on the rows as suggestions."""
+    assert plan.candidates is not None
+    one_sided = [row for row in rows if row["outcome"] in ("short", "long", "pending")]
+    pairs, suggestions = candidates.pair(one_sided, plan.candidates)
+    for o, t in pairs:
+        for row in (one_sided[o], one_sided[t]):
+            counts["pending"] -= row["outcome"] == "pending"
+            row["outcome"] = "candidate"
+        counts["matched"] += 1
+    for n, others in suggestions.items():
+        one_sided[n]["suggestions"] = [_lean(one_sided[m]) for m in others]
+
+
+def _lean(row: dict[str, Any]) -> dict[str, Any]:
+    prefix = "o_" if row["t_line_no"] is None else "t_"
+    names = ("business_day", "order_no", "amount_minor", "currency", "line_no")
+    return {"side": "ours" if prefix == "o_" else "theirs", **{name: row[f"{prefix}{name}"] for name in names}}
 
 
 def _mark_one_sided_duplicates(rows: list[dict[str, Any]], plan: Plan) -> None:
@@ -332,9 +357,11 @@ def _break(row: dict[str, Any], full: dict[str, dict[tuple[int, int], dict[str, 
         return None if line is None else full[prefix][(row[f"{prefix}file"], line)]
 
     ours, theirs = record("o_"), record("t_")
+    suggestions = tuple(row.get("suggestions", ()))
     side = ours or theirs
     assert side is not None
     return BreakFound(
         kind=row["outcome"], reason=row["reason"], day=side["business_day"], record_kind=side["record_kind"],
         order_no=side["order_no"], refund_no=side["refund_no"], currency=side["currency"], ours=ours, theirs=theirs,
+        suggestions=suggestions,
     )

@@ -20,6 +20,9 @@ class BreakFound:
     currency: str
     ours: dict[str, Any] | None
     theirs: dict[str, Any] | None
+    # Records of the other side that could be this break's counterpart (candidate matching):
+    # a person confirms one, or none.
+    suggestions: tuple[dict[str, Any], ...] = ()
 
     @property
     def key(self) -> tuple[Any, ...]:

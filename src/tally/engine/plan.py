@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tally.engine.candidates import Candidates
+from tally.engine.rules import Rule, parse_rules
 from tally.errors import ConfigError
 from tally.records import COLUMNS
 
@@ -12,11 +14,15 @@ KEYABLE = ("order_no", "refund_no", "channel_txn_id", "record_kind", "currency",
 COMPARABLE = ("amount_minor", "fee_minor", "discount_minor", "currency", "status", "quantity", "record_kind")
 # auto_run (default true): the worker runs a day by itself once every side has its bill.
 PLAN_FIELDS = {"ours", "theirs", "keys", "compare", "carry_over_days", "tolerance_minor", "description", "auto_run",
-               "match", "group_by", "measure", "tolerance_bp", "filters", "ours_filters", "theirs_filters"}
+               "match", "group_by", "measure", "tolerance_bp", "filters", "ours_filters", "theirs_filters",
+               "candidates"}
 GROUPABLE = (*KEYABLE, "business_day")
 FILTERABLE = ("record_kind", "status", "currency", "source")
 MEASURES = ("amount_minor", "quantity")
 Filters = tuple[tuple[str, tuple[str, ...]], ...]
+
+# Automatic rules (tally.engine.rules), and the amount from which a new break is alerted.
+PLAN_FIELDS |= {"rules", "alert_threshold_minor"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class Plan:
     compare: tuple[str, ...] = ("amount_minor", "currency")
     carry_over_days: int = 1
     tolerance_minor: int = 0
+    rules: tuple[Rule, ...] = ()
+    alert_threshold_minor: int | None = None
     # Relative tolerance in basis points of our amount; the larger of the two tolerances applies.
     tolerance_bp: int = 0
     # "records" pairs records on keys; "totals" compares sums of `measure` per group (账账 / 账实,
@@ -38,6 +46,8 @@ class Plan:
     measure: str = "amount_minor"
     ours_filters: Filters = ()
     theirs_filters: Filters = ()
+    # Candidate matching of records left unpaired (no shared reference): see engine.candidates.
+    candidates: Candidates | None = None
 
     @classmethod
     def from_spec(cls, name: str, spec: dict[str, Any], *, file: str | None = None) -> Plan:
@@ -111,6 +121,7 @@ class Plan:
             raise ConfigError("BAD_PLAN", f"{where}.measure must be one of {', '.join(MEASURES)}", file=file,
                               field=f"{where}.measure")
         common = filters("filters")
+        candidates = _candidates(spec.get("candidates"), where, file)
         return cls(
             name=name,
             ours=sides("ours"),
@@ -119,6 +130,8 @@ class Plan:
             compare=names("compare", COMPARABLE, cls.compare),
             carry_over_days=count("carry_over_days", cls.carry_over_days),
             tolerance_minor=count("tolerance_minor", cls.tolerance_minor),
+            rules=parse_rules(spec.get("rules", []), where=where, file=file),
+            alert_threshold_minor=count("alert_threshold_minor", 0) if "alert_threshold_minor" in spec else None,
             tolerance_bp=count("tolerance_bp", cls.tolerance_bp),
             match=match,
             group_by_ours=group_ours,
@@ -126,8 +139,28 @@ class Plan:
             measure=measure,
             ours_filters=common + filters("ours_filters"),
             theirs_filters=common + filters("theirs_filters"),
+            candidates=candidates,
         )
 
     @property
     def sources(self) -> tuple[str, ...]:
         return self.ours + self.theirs
+
+
+def _candidates(value: Any, where: str, file: str | None) -> Candidates | None:
+    if value is None:
+        return None
+    field = f"{where}.candidates"
+    if not isinstance(value, dict) or set(value) - {"window_days", "text", "min_similarity"}:
+        raise ConfigError("BAD_PLAN", f"{field} takes window_days, text and min_similarity", file=file, field=field)
+    window = value.get("window_days", 2)
+    text = value.get("text", ["order_no"])
+    similarity = value.get("min_similarity", 0)
+    if not isinstance(window, int) or isinstance(window, bool) or window < 0:
+        raise ConfigError("BAD_PLAN", f"{field}.window_days must be a whole number ≥ 0", file=file, field=field)
+    if not isinstance(text, list) or not all(t in KEYABLE for t in text):
+        raise ConfigError("BAD_PLAN", f"{field}.text must list columns among {', '.join(KEYABLE)}", file=file,
+                          field=field)
+    if not isinstance(similarity, int | float) or not 0 <= similarity <= 1:
+        raise ConfigError("BAD_PLAN", f"{field}.min_similarity must be between 0 and 1", file=file, field=field)
+    return Candidates(window, tuple(text), float(similarity))
