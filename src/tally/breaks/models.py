@@ -97,6 +97,9 @@ class Break(models.Model):
     # The two records as normalized (or null for the missing side), provenance included.
     ours = models.JSONField(null=True)
     theirs = models.JSONField(null=True)
+    # Candidate counterparts found by amount, date window and text (plans with `candidates`):
+    # a person confirms one by a manual match, or none.
+    suggestions = models.JSONField(default=list, blank=True)
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     # Workflow (tally.services.workflow): a suspended break is reopened on its review date; a
     # resolved one names what resolved it (an action kind, or ``rule:NAME``) and when.

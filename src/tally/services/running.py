@@ -186,7 +186,8 @@ def _publish(plan: Plan, outcome: DayOutcome, inputs: Inputs, run: Run | None) -
             defaults={"day": item.day, "detected_on": outcome.day, "kind": item.kind, "reason": item.reason,
                       "record_kind": item.record_kind, "order_no": item.order_no or "",
                       "refund_no": item.refund_no or "", "currency": item.currency, **amounts,
-                      "ours": _jsonable(item.ours), "theirs": _jsonable(item.theirs)},
+                      "ours": _jsonable(item.ours), "theirs": _jsonable(item.theirs),
+                      "suggestions": [_jsonable(s) for s in item.suggestions]},
         )
     # A re-run that no longer finds an open break removes it if nobody touched it; one with work on
     # it (an assignee, comments, evidence, past actions) is resolved by the rule "rerun", recorded.
