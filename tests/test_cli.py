@@ -193,3 +193,22 @@ def test_unknown_source_and_bad_arguments_exit_2(tmp_path: Path, capsys) -> None
     assert main(["run", "p", "--from", "2026-13-01"]) == 2
     assert capsys.readouterr().err.startswith("error[BAD_ARGUMENTS]")
     assert main(["import", str(tmp_path / "missing.csv"), "--source", "nope"]) == 2
+
+
+def test_a_run_can_be_limited_to_some_sources(declared: Path, capsys) -> None:
+    from tally.breaks.models import Plan
+
+    plan = Plan.objects.get(name="wechat_vs_shop")
+    plan.spec = {**plan.spec, "ours": ["shop_orders", "shop_orders_b"]}
+    plan.save()
+    assert main(["run", "wechat_vs_shop", "--from", "2026-11-01", "--only", "wechat"]) == 2
+    assert "at least one source on each side" in capsys.readouterr().err
+    assert main(["run", "wechat_vs_shop", "--from", "2026-11-01", "--only", "nope,wechat"]) == 2
+    assert capsys.readouterr().err.startswith("error[UNKNOWN_SOURCE]")
+    orders_csv(declared / "o.csv", [("A1", "", "1.00", DAY1, "支付")])
+    (declared / "b.csv").write_bytes(wechat_bill([Txn("A1", 100, DAY1)]))
+    assert main(["import", str(declared / "o.csv"), "--source", "shop_orders"]) == 0
+    assert main(["import", str(declared / "b.csv"), "--source", "wechat"]) == 0
+    # shop_orders_b is declared in no file and has no bill: limited to shop_orders, the day runs.
+    assert main(["run", "wechat_vs_shop", "--from", "2026-11-01", "--only", "shop_orders,wechat", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["matched"] == 1

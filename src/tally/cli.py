@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("plan")
     p.add_argument("--from", dest="first", type=_day, required=True)
     p.add_argument("--to", dest="last", type=_day)
+    p.add_argument("--only", help="comma-separated sources: run with just these (e.g. some order databases)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("bench", help="benchmarks: the reconcile engine, or with --parse the bill parsers")
+    p.add_argument("--parse", action="store_true", help="parse + normalize + Parquet beside DuckDB's read_csv")
+    p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("token", help="API tokens: `tally token create USER` prints a new one (shown once)")
@@ -259,7 +265,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         def emit(day: date, outcome: Any) -> None:
             print(json.dumps({"plan": outcome.plan, "day": day.isoformat(), "matched": outcome.matched,
                               "pending": outcome.pending, "breaks": outcome.counts()}), flush=True)
-        run_plan(args.plan, args.first, last, progress=emit)
+        run_plan(args.plan, args.first, last, progress=emit, only=_only(args))
         return 0
     from rich.progress import Progress
 
@@ -269,8 +275,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         def step(day: date, outcome: Any) -> None:
             bar.advance(task)
             bar.console.print(_summary(day, outcome))
-        run_plan(args.plan, args.first, last, progress=step)
+        run_plan(args.plan, args.first, last, progress=step, only=_only(args))
     return 0
+
+
+def _only(args: argparse.Namespace) -> list[str] | None:
+    return [name.strip() for name in args.only.split(",") if name.strip()] if args.only else None
 
 
 def _summary(day: date, outcome: Any) -> str:

@@ -8,6 +8,7 @@ breaks the day no longer finds. A day is visible whole or not at all. Breaks som
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,8 +67,25 @@ def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def run_plan(name: str, first: date, last: date, *, progress: Progress | None = None) -> list[DayOutcome]:
+def limited(spec: PlanSpec, only: list[str] | None) -> PlanSpec:
+    """The plan with each side limited to the sources named (e.g. some of several order databases)."""
+    if not only:
+        return spec
+    unknown = sorted(set(only) - set(spec.sources))
+    if unknown:
+        raise ConfigError("UNKNOWN_SOURCE", f"plan {spec.name} has no source {', '.join(unknown)}",
+                          hint=f"its sources: {', '.join(spec.sources)}")
+    ours, theirs = tuple(s for s in spec.ours if s in only), tuple(s for s in spec.theirs if s in only)
+    if not ours or not theirs:
+        raise ConfigError("BAD_ARGUMENTS", "keep at least one source on each side of the plan",
+                          hint=f"ours: {', '.join(spec.ours)}; theirs: {', '.join(spec.theirs)}")
+    return dataclasses.replace(spec, ours=ours, theirs=theirs)
+
+
+def run_plan(name: str, first: date, last: date, *, progress: Progress | None = None,
+             only: list[str] | None = None) -> list[DayOutcome]:
     plan, spec = plan_named(name)
+    spec = limited(spec, only)
     days = days_between(first, last)
     run = Run.objects.create(plan=plan, first_day=first, last_day=last, engine=engine_name())
     workflow.reopen_due(timezone.localdate())  # suspensions whose review date came are open again
