@@ -51,7 +51,8 @@ def pair(rows: list[dict[str, Any]], spec: Candidates) -> tuple[list[tuple[int, 
         winners = [other for score, other in options if score == top]
         return winners[0] if len(winners) == 1 else None
 
-    matched = [(o, t) for o in ours if (t := best(o, 0)) is not None and best(t, 1) == o]
+    best_of_ours = {o: best(o, 0) for o in ours}
+    matched = [(o, t) for o, t in best_of_ours.items() if t is not None and best(t, 1) == o]
     taken = {n for pair_ in matched for n in pair_}
     suggestions: dict[int, list[int]] = {}
     for (o, t) in sorted(scores, key=lambda p: -scores[p]):

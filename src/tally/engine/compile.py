@@ -237,9 +237,9 @@ def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: li
     if plan.match == "totals":
         from tally.engine.totals import reconcile_totals
 
-        outcome = reconcile_totals(con, plan, day, ours_files, theirs_files)
+        totalled = reconcile_totals(con, plan, day, ours_files, theirs_files)
         _release(con, engine)
-        return outcome
+        return totalled
     ours = SideInput(ours_files, _carried(carried, "ours"))
     theirs = SideInput(theirs_files, _carried(carried, "theirs"))
     summary = _summary(_classified(con, plan, day, ours, theirs, None), plan).to_pyarrow().to_pylist()
