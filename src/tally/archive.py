@@ -13,6 +13,8 @@ import os
 from datetime import date
 from pathlib import Path
 
+from tally.errors import OperationFailed
+
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -38,11 +40,23 @@ class Archive:
         blob = self.blob_path(digest)
         if not blob.exists():
             write_once(blob, data)
+        self._link(blob, source, name)
+        return digest
+
+    def put_file(self, file: Path, source: str, name: str, digest: str) -> str:
+        """Like :meth:`put` for a file of any size, copied in chunks; it must still hash to
+        ``digest``, the hash it was imported under."""
+        blob = self.blob_path(digest)
+        if not blob.exists():
+            copy_once(file, blob, digest)
+        self._link(blob, source, name)
+        return digest
+
+    def _link(self, blob: Path, source: str, name: str) -> None:
         named = self.named_path(source, name)
         if not named.exists():
             named.parent.mkdir(parents=True, exist_ok=True)
             os.link(blob, named)
-        return digest
 
     def get(self, digest: str) -> bytes:
         """The bytes of a bill, verified against their hash."""
@@ -60,5 +74,27 @@ def write_once(path: Path, data: bytes) -> None:
         out.write(data)
         out.flush()
         os.fsync(out.fileno())
+    tmp.chmod(0o444)
+    os.replace(tmp, path)
+
+
+def copy_once(source: Path, path: Path, digest: str) -> None:
+    """Copy a file atomically, read-only, checking on the way that it still hashes to ``digest``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    hashed = hashlib.sha256()
+    try:
+        with open(source, "rb") as src, open(tmp, "wb") as out:
+            while chunk := src.read(1 << 20):
+                hashed.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if hashed.hexdigest() != digest:
+            raise OperationFailed("BILL_CHANGED", f"{source} changed while it was being imported",
+                                  file=str(source), hint="import it again once it is complete")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.chmod(0o444)
     os.replace(tmp, path)

@@ -195,14 +195,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from tally.services.importing import import_bill
+    from tally.services.importing import import_path
 
     for path in args.files:
         try:
-            data = path.read_bytes()
+            with open(path, "rb"):
+                pass
         except OSError as exc:
             raise ConfigError("FILE_NOT_FOUND", f"cannot read {path}: {exc.strerror}", file=str(path)) from None
-        result = import_bill(data, args.source, file_name=str(path), day=args.day)
+        # Read from the file as it goes: a bill of any size is imported in bounded memory.
+        result = import_path(path, args.source, file_name=str(path), day=args.day)
         if result.already:
             print(f"already imported: {result.bill.name} (sha256 {result.bill.sha256[:12]}…)")
         else:
@@ -289,6 +291,20 @@ def _summary(day: date, outcome: Any) -> str:
             f"short {c['short']}, long {c['long']}, mismatch {c['mismatch']}")
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.parse:
+        from tally.bench_parse import run
+    else:
+        from tally.engine.bench import run
+    result = run(args.rows)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from tally.web.api.auth import create_token
 
@@ -367,7 +383,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo, "serve": cmd_serve, "apply": cmd_apply, "export": cmd_export, "import": cmd_import,
     "fetch": cmd_fetch, "worker": cmd_worker, "token": cmd_token,
-    "run": cmd_run, "bills": cmd_bills, "breaks": cmd_breaks, "reparse": cmd_reparse,
+    "run": cmd_run, "bench": cmd_bench, "bills": cmd_bills, "breaks": cmd_breaks, "reparse": cmd_reparse,
 }
 
 COMMANDS.update({"audit": cmd_audit, "actions": cmd_actions, "approve": cmd_approve, "reject": cmd_approve})

@@ -9,14 +9,18 @@ leaves nothing that a run would read, and the next attempt completes.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
+import pyarrow as pa
 from django.db import transaction
 
 from tally import channels
-from tally.archive import sha256, standard_name
-from tally.channels import ParseContext
+from tally.archive import standard_name
+from tally.channels import Channel, ParseContext
+from tally.channels.columnar import BillBytes, StreamingChannel
 from tally.errors import ConfigError, InputRejected, TallyError
 from tally.ingest.models import Bill, Source
 from tally.lake import BillWriter
@@ -51,8 +55,19 @@ def category(source: Source) -> str:
 
 def import_bill(data: bytes, source_name: str, *, file_name: str, day: date | None = None) -> Imported:
     """Import one bill; the same bytes for the same day again is the same bill (``already``)."""
+    return _import(BillBytes(data=data), source_name, file_name=file_name, day=day)
+
+
+def import_path(path: Path, source_name: str, *, file_name: str | None = None, day: date | None = None) -> Imported:
+    """Import one bill straight from its file. A channel that streams (StreamingChannel) reads it
+    block by block, and the archive copies it, so memory stays bounded whatever the file's size."""
+    return _import(BillBytes(path=path), source_name, file_name=str(path) if file_name is None else file_name,
+                   day=day)
+
+
+def _import(raw: BillBytes, source_name: str, *, file_name: str, day: date | None) -> Imported:
     source = source_named(source_name)
-    digest = sha256(data)
+    digest = raw.sha256()
     done = Bill.objects.filter(source=source, sha256=digest, status=Bill.Status.IMPORTED)
     if day is not None:
         done = done.filter(business_day=day)
@@ -64,30 +79,40 @@ def import_bill(data: bytes, source_name: str, *, file_name: str, day: date | No
     ctx = context(source, bill_sha256=digest, file_name=file_name)
     writer = BillWriter(lake(), source.name, digest)
     try:
-        for batch in channel.parse(data, ctx):
+        for batch in _parse(channel, raw, ctx):
             writer.write(batch)
         bill_day = day or _day_of(writer, file_name)
-        ext = channel.extension(data, ctx)
+        # A streaming channel tells the extension from the first bytes (StreamingChannel).
+        ext = channel.extension(raw.head() if isinstance(channel, StreamingChannel) else raw.read(), ctx)
         with transaction.atomic():
             seq = Bill.objects.filter(source=source, business_day=bill_day, status=Bill.Status.IMPORTED).count() + 1
             name = standard_name(category(source), source.name, bill_day, seq, ext)
-            archive().put(data, source.name, name)
+            if raw.path is not None:
+                archive().put_file(raw.path, source.name, name, digest)
+            else:
+                archive().put(raw.read(), source.name, name)
             days = writer.publish()
             bill = Bill.objects.create(
                 source=source, name=name, sha256=digest, business_day=bill_day, status=Bill.Status.IMPORTED,
-                rows=writer.rows, size_bytes=len(data), original_name=file_name[-255:],
+                rows=writer.rows, size_bytes=raw.size, original_name=file_name[-255:],
                 days=[d.isoformat() for d in days], source_version=version,
             )
             Bill.objects.filter(source=source, sha256=digest, status=Bill.Status.REJECTED).delete()
     except TallyError as exc:
         writer.discard()
         exc.located(file=file_name)
-        _record_rejection(source, digest, data, file_name, day, exc)
+        _record_rejection(source, digest, raw.size, file_name, day, exc)
         raise
     except BaseException:
         writer.discard()
         raise
     return Imported(bill, already=False)
+
+
+def _parse(channel: Channel, raw: BillBytes, ctx: ParseContext) -> Iterator[pa.RecordBatch]:
+    if isinstance(channel, StreamingChannel):
+        return channel.parse_stream(raw, ctx)
+    return channel.parse(raw.read(), ctx)
 
 
 def _day_of(writer: BillWriter, file_name: str) -> date:
@@ -104,12 +129,12 @@ def _day_of(writer: BillWriter, file_name: str) -> date:
                         hint="say which business day it is for with --day YYYY-MM-DD")
 
 
-def _record_rejection(source: Source, digest: str, data: bytes, file_name: str, day: date | None,
+def _record_rejection(source: Source, digest: str, size: int, file_name: str, day: date | None,
                       exc: TallyError) -> None:
     """Keep the fact of the rejection (name, hash, error), never the bytes or records."""
     Bill.objects.update_or_create(
         source=source, sha256=digest, status=Bill.Status.REJECTED,
         defaults={"name": file_name.rsplit("/", 1)[-1][:200], "business_day": day, "rows": 0,
-                  "size_bytes": len(data), "original_name": file_name[-255:], "error_code": exc.code,
+                  "size_bytes": size, "original_name": file_name[-255:], "error_code": exc.code,
                   "error": str(exc)},
     )
