@@ -15,7 +15,8 @@ COMPARABLE = ("amount_minor", "fee_minor", "discount_minor", "currency", "status
 # auto_run (default true): the worker runs a day by itself once every side has its bill.
 PLAN_FIELDS = {"ours", "theirs", "keys", "compare", "carry_over_days", "tolerance_minor", "description", "auto_run",
                "match", "group_by", "measure", "tolerance_bp", "filters", "ours_filters", "theirs_filters",
-               "candidates"}
+               "candidates", "merchant_webhook_url"}
+# merchant_webhook_url: where 补单 and status syncs are sent (tally.services.merchant); not the engine's.
 GROUPABLE = (*KEYABLE, "business_day")
 FILTERABLE = ("record_kind", "status", "currency", "source")
 MEASURES = ("amount_minor", "quantity")
