@@ -11,7 +11,6 @@ the declaration says ``cleartext = true``.
 from __future__ import annotations
 
 import ftplib
-import ipaddress
 import posixpath
 import ssl
 from calendar import timegm
@@ -21,6 +20,7 @@ from typing import Any, BinaryIO
 
 from tally.errors import ConfigError
 from tally.transports.base import Fetched, Outcome, secret
+from tally.transports.client import is_loopback
 from tally.transports.remote import CHUNK_BYTES, RemoteFile, Truncated, collect, required, retrying
 
 
@@ -92,7 +92,7 @@ class FtpTransport:
 
     def connect(self, settings: dict[str, Any]) -> ftplib.FTP:
         host = required(settings, "host")
-        if not self.tls and not _loopback(host) and settings.get("cleartext") is not True:
+        if not self.tls and not is_loopback(host) and settings.get("cleartext") is not True:
             raise ConfigError("CLEARTEXT_FTP", f"plain FTP to {host} would send the password in clear text",
                               field="fetch.transport",
                               hint="use transport = \"ftps\", or set cleartext = true to accept the risk")
@@ -135,15 +135,6 @@ def _mtime(text: str) -> int:
         return timegm(strptime(text[:14], "%Y%m%d%H%M%S"))
     except ValueError:
         return 0
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 TRANSPORT = FtpTransport(tls=False)
