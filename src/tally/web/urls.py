@@ -11,6 +11,7 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("breaks/", breaks.break_list, name="break-list"),
     path("breaks/<int:pk>/", breaks.break_detail, name="break-detail"),
+    path("", include("tally.web.workflow_urls")),
     path("bills/", bills.bill_list, name="bill-list"),
     path("bills/upload/", upload.upload, name="bill-upload"),
     path("calendar/", acquisition.calendar, name="calendar"),

@@ -15,10 +15,13 @@ from django.views.decorators.http import require_safe
 from tally.breaks.models import Break
 from tally.errors import TallyError
 from tally.ingest.models import Bill
+from tally.services import access
 from tally.web import labels
 from tally.web.forms import BreakFilter
 from tally.web.permissions import VIEW_BREAKS, requires
+from tally.web.views import workflow
 from tally.web.views.requests import HtmxHttpRequest, wants_fragment
+from tally.web.workflow_forms import BULK_OPERATIONS, WRITE_OFF_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +35,13 @@ PROVENANCE = ("bill_sha256", "line_no", "bill_name")
 @requires(VIEW_BREAKS)
 def break_list(request: HtmxHttpRequest) -> HttpResponse:
     form = BreakFilter(request.GET)
-    breaks = form.apply(Break.objects.select_related("plan"))
+    form.fields["plan"].queryset = access.plans(request.user)  # type: ignore[attr-defined]
+    breaks = form.apply(access.breaks(request.user, Break.objects.select_related("plan")))
     page = Paginator(breaks, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "results_id": RESULTS_ID}
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    context = {"form": form, "page": page, "results_id": RESULTS_ID, "filters_query": filters.urlencode(),
+               "bulk_operations": list(BULK_OPERATIONS.items()), "write_off_codes": list(WRITE_OFF_LABELS.items())}
     if wants_fragment(request, RESULTS_ID):
         return render(request, "tally/_break_results.html", context)
     return render(request, "tally/break_list.html", context)
@@ -113,7 +120,8 @@ def side(record: Mapping[str, Any] | None) -> Side:
 @require_safe
 @requires(VIEW_BREAKS)
 def break_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    brk = get_object_or_404(Break.objects.select_related("plan", "assignee"), pk=pk)
+    # A break of a plan the user may not see is a 404, like one that does not exist.
+    brk = get_object_or_404(access.breaks(request.user, Break.objects.select_related("plan", "assignee")), pk=pk)
     difference = None
     if brk.ours_amount_minor is not None and brk.theirs_amount_minor is not None:
         difference = brk.ours_amount_minor - brk.theirs_amount_minor
@@ -125,4 +133,5 @@ def break_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "ours_currency": (brk.ours or {}).get("currency") or brk.currency,
         "theirs_currency": (brk.theirs or {}).get("currency") or brk.currency,
         "difference": difference,
+        **workflow.context(request, brk),
     })
