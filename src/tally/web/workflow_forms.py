@@ -45,7 +45,7 @@ class ActionForm(forms.Form):
     """One proposal on one break (or a manual match with other breaks)."""
 
     kind = forms.CharField(max_length=16)
-    reason = forms.CharField(required=False, max_length=2000, label=_("Reason"),
+    reason = forms.CharField(required=False, max_length=2000, label=pgettext_lazy("action", "Reason"),
                              widget=forms.Textarea(attrs={"rows": 2}))
     reason_code = forms.ChoiceField(required=False, label=_("Reason code"),
                                     choices=[("", "—"), *WRITE_OFF_LABELS.items()])
@@ -82,7 +82,8 @@ class ActionForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=2000, label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(max_length=2000, label=pgettext_lazy("action", "Reason"),
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class CommentForm(forms.Form):
@@ -101,7 +102,7 @@ class BulkForm(forms.Form):
     operation = forms.ChoiceField(choices=list(BULK_OPERATIONS.items()), label=_("Action"))
     ids = forms.TypedMultipleChoiceField(required=False, coerce=int, choices=[])
     all_matching = forms.BooleanField(required=False)
-    reason = forms.CharField(required=False, max_length=2000, label=_("Reason"))
+    reason = forms.CharField(required=False, max_length=2000, label=pgettext_lazy("action", "Reason"))
     reason_code = forms.ChoiceField(required=False, label=_("Reason code"),
                                     choices=[("", "—"), *WRITE_OFF_LABELS.items()])
     until = forms.DateField(required=False, label=_("Review date"), widget=_date_input())
