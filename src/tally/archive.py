@@ -12,6 +12,7 @@ import hashlib
 import os
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 from tally.errors import OperationFailed
 
@@ -64,6 +65,26 @@ class Archive:
         if sha256(data) != digest:
             raise OSError(f"archive blob {digest} does not match its hash: the archive was altered")
         return data
+
+    def open(self, digest: str) -> BinaryIO:
+        """The bill's bytes as an open file, rewound after one pass that verified their hash.
+
+        Read in chunks, so a bill of any size can be streamed (a download) in bounded memory;
+        the caller closes the file.
+        """
+        handle = self.blob_path(digest).open("rb")
+        try:
+            hashed = hashlib.sha256()
+            while chunk := handle.read(1 << 20):
+                hashed.update(chunk)
+            if hashed.hexdigest() != digest:
+                raise OSError(f"archive blob {digest} does not match its hash: the archive was altered")
+            handle.seek(0)
+        except BaseException:
+            handle.close()
+            raise
+        return handle
+
 
 
 def write_once(path: Path, data: bytes) -> None:

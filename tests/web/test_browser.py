@@ -10,15 +10,14 @@ import datetime as dt
 import os
 import re
 import shutil
-import sys
 import tempfile
-import types
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from tally.ingest.models import Bill
+from tally.services import bills as bill_service
 
 from .factories import PASSWORD, make_bill, make_break, make_day_result, make_plan, make_source, make_user
 
@@ -84,9 +83,7 @@ def build_demo_data() -> None:
 @pytest.fixture
 def raw_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     """The archive is not under test here: the live server reads raw lines from this table."""
-    module = types.ModuleType("tally.services.bills")
-    module.raw_line = lambda sha256, line_no: RAW.get((sha256, line_no))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tally.services.bills", module)
+    monkeypatch.setattr(bill_service, "raw_line", lambda sha256, line_no: RAW.get((sha256, line_no)))
 
 
 @pytest.mark.usefixtures("raw_lines")

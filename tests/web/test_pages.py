@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
-import types
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+
+from tally.services import bills as bill_service
 
 from .factories import DAY, make_bill, make_break, make_day_result, make_plan, make_source, make_viewer
 
@@ -25,10 +25,8 @@ def viewer_client() -> Client:
 
 
 def fake_raw_lines(monkeypatch: pytest.MonkeyPatch, raw_line: Callable[[str, int], str | None]) -> None:
-    """Stand in for ``tally.services.bills`` (the archive is not under test here)."""
-    module = types.ModuleType("tally.services.bills")
-    module.raw_line = raw_line  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tally.services.bills", module)
+    """Stand in for ``tally.services.bills.raw_line`` (the archive is not under test here)."""
+    monkeypatch.setattr(bill_service, "raw_line", raw_line)
 
 
 def rows_of(html: str) -> list[str]:

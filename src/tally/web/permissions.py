@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 
 VIEW_BREAKS = "breaks.view_break"
 VIEW_BILLS = "ingest.view_bill"
@@ -19,7 +19,7 @@ CHANGE_SOURCE = "ingest.change_source"
 ADD_BILL = "ingest.add_bill"  # upload bills, retry a fetch
 VIEW_FETCHES = "ingest.view_fetchattempt"
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]  # a page, a redirect or a streamed file
 
 
 def requires(perm: str) -> Callable[[View], View]:

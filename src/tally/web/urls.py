@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from tally.web.api.root import api
-from tally.web.views import acquisition, bills, breaks, dashboard, health, source_new, sources, upload
+from tally.web.views import acquisition, bill_detail, bills, breaks, dashboard, health, source_new, sources, upload
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -13,6 +13,9 @@ urlpatterns = [
     path("breaks/<int:pk>/", breaks.break_detail, name="break-detail"),
     path("", include("tally.web.workflow_urls")),
     path("bills/", bills.bill_list, name="bill-list"),
+    path("bills/<int:pk>/", bill_detail.bill_detail, name="bill-detail"),
+    path("bills/<int:pk>/raw", bill_detail.bill_raw, name="bill-raw"),
+    path("bills/<int:pk>/lines/", bill_detail.bill_lines, name="bill-lines"),
     path("bills/upload/", upload.upload, name="bill-upload"),
     path("calendar/", acquisition.calendar, name="calendar"),
     path("calendar/retry/", acquisition.retry, name="fetch-retry"),

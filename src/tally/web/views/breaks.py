@@ -88,6 +88,7 @@ class Side:
     bill_sha256: str | None
     line_no: int | None
     raw_line: str | None
+    bill_id: int | None = None  # the imported bill, for links to its line viewer
 
 
 def raw_line(sha256: str, line_no: int) -> str | None:
@@ -110,11 +111,16 @@ def side(record: Mapping[str, Any] | None) -> Side:
     line_no = record.get("line_no")
     line_no = int(line_no) if line_no is not None else None
     name = record.get("bill_name") or None
-    if name is None and sha256:
+    bill_id = None
+    if sha256:
+        # The same bytes may be a bill of two sources: prefer the record's own.
         bills = Bill.objects.filter(sha256=sha256, status=Bill.Status.IMPORTED)
-        name = bills.values_list("name", flat=True).first()
+        found = (bills.filter(source__name=record.get("source")).values_list("pk", "name").first()
+                 or bills.values_list("pk", "name").first())
+        if found is not None:
+            bill_id, name = found[0], name or found[1]
     line = raw_line(sha256, line_no) if sha256 and line_no is not None else None
-    return Side(record, name, sha256, line_no, line)
+    return Side(record, name, sha256, line_no, line, bill_id)
 
 
 @require_safe
