@@ -155,6 +155,13 @@ def register(huey: Huey) -> Tasks:
     def every_minute() -> dict[str, int]:
         return tick()
 
+    @huey.periodic_task(crontab(minute="7"), name="tally.reopen_due")
+    def reopen_due() -> int:
+        """Suspended breaks whose review date has come are open again (hourly; `tally run` does it too)."""
+        from tally.services.workflow import reopen_due as reopen
+
+        return reopen()
+
     return Tasks(huey, tick, fetch_bill, scan_inbox, alert_late, run_plan_day)
 
 
