@@ -114,6 +114,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action_id", type=int)
     p.add_argument("--as", dest="user", required=True)
     p.add_argument("--reason", required=True)
+    p = sub.add_parser("rules", help="a plan's automatic rules: `tally rules apply PLAN [--day D] [--dry-run]`")
+    p.add_argument("rules_action", choices=["apply"])
+    p.add_argument("plan")
+    p.add_argument("--day", type=_day, help="only the breaks of this business day")
+    p.add_argument("--dry-run", action="store_true", help="list what the rules would resolve; change nothing")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("rates", help="FX rates for the fx rule: `tally rates import FILE.csv` (day,base,quote,rate)")
+    p.add_argument("rates_action", choices=["import"])
+    p.add_argument("file", type=Path)
+    p = sub.add_parser("report", help="the day's statement of a plan (应收/实收/手续费/长款/短款/挂账, aging)")
+    p.add_argument("--plan", required=True)
+    p.add_argument("--day", type=_day, required=True)
+    p.add_argument("--xlsx", type=Path, help="also write it, with the day's breaks, to this Excel file")
+    p.add_argument("--csv", type=Path, help="also write it to this CSV file")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -387,6 +402,57 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 COMMANDS.update({"audit": cmd_audit, "actions": cmd_actions, "approve": cmd_approve, "reject": cmd_approve})
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from tally.services.rules import apply_rules, summary_line
+
+    result = apply_rules(args.plan, day=args.day, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=1))
+        return 0
+    verb = "would resolve" if args.dry_run else "resolved"
+    done = [o for o in result.resolved if o.applied or args.dry_run]
+    print(f"{result.plan}: {len(done)} of {result.examined} open break(s) {verb}")
+    for outcome in result.resolved:
+        print(("  " if outcome.applied or args.dry_run else "  not resolved: ") + summary_line(outcome)
+              + (f"  ({outcome.error})" if outcome.error else ""))
+    for outcome in result.noted:
+        print("  noted: " + summary_line(outcome))
+    for day, count in result.cross_day:
+        print(f"  {day}: {count} pair(s) matched across days (carry-over)")
+    return 0
+
+
+def cmd_rates(args: argparse.Namespace) -> int:
+    from tally.services.fxrates import import_rates
+
+    result = import_rates(args.file)
+    pairs = ", ".join(f"{b}/{q}" for b, q in sorted(result.pairs)) or "none"
+    print(f"rates: {result.created} new, {result.updated} changed, {result.unchanged} unchanged ({pairs})")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from tally.services import report_export
+    from tally.services.reports import statement
+
+    st = statement(args.plan, args.day)
+    if args.xlsx:
+        report_export.write_xlsx(st, args.xlsx, report_export.breaks_of(st.plan, st.day))
+    if args.csv:
+        report_export.write_csv(st, args.csv)
+    if args.json:
+        print(json.dumps(report_export.as_json(st), ensure_ascii=False, indent=1))
+    else:
+        print(report_export.text(st))
+    for path in (args.xlsx, args.csv):
+        if path:
+            print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+COMMANDS.update({"rules": cmd_rules, "rates": cmd_rates, "report": cmd_report})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -139,6 +139,8 @@ TALLY_REDIS_URL = os.environ.get("TALLY_REDIS_URL", "")
 TALLY_ALERT_EMAILS = [a.strip() for a in os.environ.get("TALLY_ALERT_EMAILS", "").split(",") if a.strip()]
 TALLY_ALERT_WEBHOOK_URL = os.environ.get("TALLY_ALERT_WEBHOOK_URL", "")
 TALLY_ALERT_WEBHOOK_SECRET = os.environ.get("TALLY_ALERT_WEBHOOK_SECRET", "")
+# New breaks at or above this amount (minor units; a plan may override it with alert_threshold_minor).
+TALLY_ALERT_BREAK_MINOR = int(os.environ.get("TALLY_ALERT_BREAK_MINOR", "0"))
 EMAIL_BACKEND = os.environ.get("TALLY_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("TALLY_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("TALLY_EMAIL_PORT", "25"))

@@ -128,7 +128,7 @@ def test_one_alert_at_the_deadline_by_email_and_signed_webhook(settings: Any, re
 
 
 def test_a_webhook_that_is_down_is_recorded_not_raised(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("tally.services.alerts.time.sleep", lambda s: None)
+    monkeypatch.setattr("tally.services.notify.time.sleep", lambda s: None)
     settings.TALLY_ALERT_WEBHOOK_URL = "http://127.0.0.1:9/nobody"
     source = table_source("bank", SFTP)
     alert = alerts.raise_late(source, DAY, "late")

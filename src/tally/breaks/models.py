@@ -55,6 +55,8 @@ class DayResult(models.Model):
     short = models.PositiveIntegerField(default=0)
     long = models.PositiveIntegerField(default=0)
     mismatch = models.PositiveIntegerField(default=0)
+    # Of ``matched``: pairs whose two records have different business days (paired on carry-over).
+    cross_day = models.PositiveIntegerField(default=0)
     plan_version = models.PositiveIntegerField(default=1)
     # Manifest: the bills (sha256) read, the engine, so the day can be reproduced.
     manifest = models.JSONField(default=dict)
@@ -123,6 +125,7 @@ class Break(models.Model):
 from tally.breaks.access import PlanAccess  # noqa: E402
 from tally.breaks.actions import Action, Adjustment, ApprovalPolicy, Attachment, Comment  # noqa: E402
 from tally.breaks.audit import AuditEvent  # noqa: E402
+from tally.breaks.rates import FxRate  # noqa: E402
 
 __all__ = ["Action", "Adjustment", "ApprovalPolicy", "Attachment", "AuditEvent", "Break", "Comment",
-           "DayResult", "Plan", "PlanAccess", "Run"]
+           "DayResult", "FxRate", "Plan", "PlanAccess", "Run"]

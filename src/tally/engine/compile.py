@@ -276,12 +276,13 @@ def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: li
                       carried=pa.Table.from_pylist(to_carry, schema=CARRIED))
 
 
-def totals(files: list[str], engine: str = "duckdb") -> dict[str, dict[str, int]]:
-    """Per currency: the number of records and the sums of amount, fee and discount in ``files``."""
+def totals(files: list[str], engine: str = "duckdb", filters: Filters = ()) -> dict[str, dict[str, int]]:
+    """Per currency: the number of records and the sums of amount, fee and discount in ``files``
+    (only the records ``filters`` keep: a plan's side filters)."""
     if not files:
         return {}
     con = connect(engine)
-    parts = [con.read_parquet(path).select("currency", "amount_minor", "fee_minor", "discount_minor")
+    parts = [filtered(con.read_parquet(path), filters).select("currency", "amount_minor", "fee_minor", "discount_minor")
              for path in files]
     table = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
     sums = table.group_by("currency").aggregate(

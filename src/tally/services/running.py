@@ -31,6 +31,7 @@ from tally.home import engine_name
 from tally.ingest.models import Bill, Source
 from tally.lake import write_table
 from tally.services import sqlsource, workflow
+from tally.services.day_end import after_day
 from tally.services.leases import free_dead_holders, lease
 from tally.services.workspace import lake
 
@@ -112,7 +113,9 @@ def run_day(plan: Plan, spec: PlanSpec, day: date, run: Run | None = None) -> Da
     outcome = reconcile_day(spec, day, inputs.ours, inputs.theirs, engine=engine_name(), carried=carried)
     if outcome.carried is not None:
         write_table(outcome.carried, _carried_path(spec.name, day))
+    since = timezone.now()
     _publish(plan, outcome, inputs, run)
+    after_day(plan, spec, outcome.day, since=since)  # the plan's rules, then alerts for new breaks
     return outcome
 
 
@@ -187,6 +190,7 @@ def _publish(plan: Plan, outcome: DayOutcome, inputs: Inputs, run: Run | None) -
     DayResult.objects.update_or_create(
         plan=plan, day=outcome.day,
         defaults={"run": run, "matched": outcome.matched, "pending": outcome.pending, **counts,
+                  "cross_day": outcome.cross_day,
                   "plan_version": plan.version,
                   "manifest": {"bills": inputs.bills, "engine": engine_name(), "plan_version": plan.version}},
     )

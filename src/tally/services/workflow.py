@@ -111,6 +111,10 @@ def _submit(action: Action, breaks: list[Break], by: User) -> Action:
     if policy.needs_approval(action.kind, action.amount_minor):
         for brk in breaks:
             change_break(brk, by, action, "await_approval", status=S.PENDING_APPROVAL)
+        # Tell the approvers once the proposal is committed (deferred import: break_alerts reads workflow).
+        from tally.services.break_alerts import approval_waiting
+
+        transaction.on_commit(lambda: approval_waiting(action.pk), robust=True)
         return action
     return apply_action(action, breaks, by)
 
