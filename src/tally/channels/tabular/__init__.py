@@ -19,7 +19,8 @@ from typing import Any
 import pyarrow as pa
 
 from tally.channels import ParseContext
-from tally.channels.tabular import detect, readers, sheets
+from tally.channels.columnar import BillBytes
+from tally.channels.tabular import detect, fast, readers, sheets
 from tally.channels.tabular.mapping import TableMapping, field_key
 from tally.channels.text import gunzip_if_needed
 from tally.errors import InputRejected
@@ -109,6 +110,10 @@ class TableChannel:
     def parse(self, data: bytes, ctx: ParseContext) -> Iterator[pa.RecordBatch]:
         mapping = mapping_for(ctx.options, ctx.source)
         return batched(self._records(data, ctx, mapping))
+
+    def parse_stream(self, raw: BillBytes, ctx: ParseContext) -> Iterator[pa.RecordBatch]:
+        """Like parse, from bytes in memory or a file: delimited text block by block (tabular.fast)."""
+        return fast.parse_stream(raw, ctx, self.parse)
 
     @staticmethod
     def _records(data: bytes, ctx: ParseContext, mapping: TableMapping) -> Iterator[dict[str, Any]]:
