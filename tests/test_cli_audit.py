@@ -70,7 +70,8 @@ def test_a_rewritten_chain_still_fails_against_the_head_written_down(capsys: pyt
 
 def test_the_database_itself_refuses_update_and_delete() -> None:
     event = _history(1)[0]
-    for sql in ("UPDATE breaks_auditevent SET actor = 'x' WHERE id = %s", "DELETE FROM breaks_auditevent WHERE id = %s"):
+    for sql in ("UPDATE breaks_auditevent SET actor = 'x' WHERE id = %s",
+                "DELETE FROM breaks_auditevent WHERE id = %s"):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).actor == event.actor
