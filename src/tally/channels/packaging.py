@@ -91,7 +91,8 @@ def unzip(data: bytes, *, file: str = "", limits: Limits | None = None) -> list[
     except _ZIP_ERRORS as exc:
         raise _corrupt(file, exc) from None
     with archive:
-        infos = [info for info in archive.infolist() if not info.is_dir()]
+        # Not ZipInfo.is_dir(): it indexes the name, and a damaged entry may have none.
+        infos = [info for info in archive.infolist() if not info.filename.endswith("/")]
         if len(infos) > limits.members:
             raise InputRejected("ZIP_BOMB", f"the zip holds {len(infos)} files, more than {limits.members}",
                                 file=file, hint="this is not a bill archive")
@@ -108,6 +109,9 @@ def unzip(data: bytes, *, file: str = "", limits: Limits | None = None) -> list[
 
 def _check_member(info: zipfile.ZipInfo, file: str, limits: Limits) -> None:
     name = member_name(info)
+    if not name:
+        raise InputRejected("CORRUPT_ZIP", "a zip member has no name", file=file,
+                            hint="the archive is damaged; download it again")
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) or ".." in parts:
         raise InputRejected("ZIP_SLIP", f"the zip member {name!r} points outside the archive", file=file,
