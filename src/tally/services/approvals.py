@@ -21,7 +21,8 @@ from tally.services.workflow import action_state, apply_action, change_break
 
 
 def _decidable(action_id: Any, by: User) -> Action:
-    action = access.get_action(by, action_id, Action.objects.select_for_update().select_related("plan", "maker"))
+    action = access.get_action(by, action_id,
+                               Action.objects.select_for_update(of=("self",)).select_related("plan", "maker"))
     if action.maker_id is not None and by.pk == action.maker_id:
         raise NotAllowed("SELF_APPROVAL", f"action {action.pk} was proposed by you; another person must decide on it")
     access.require(by, access.APPROVE)
