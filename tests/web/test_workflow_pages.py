@@ -169,3 +169,16 @@ def test_pages_in_chinese() -> None:
     detail = login(maker, "zh-hans").get(f"/breaks/{brk.pk}/").content.decode()
     assert "处理记录" in detail
     assert "补单" in detail
+
+
+def test_the_dashboard_shows_only_the_plans_a_user_may_see() -> None:
+    from tally.breaks.models import DayResult
+
+    mine, theirs = f.plan("plan-mine"), f.plan("plan-hidden")
+    for plan in (mine, theirs):
+        DayResult.objects.create(plan=plan, day=f.DAY, matched=1, short=1)
+        f.brk(plan, kind="short")
+    page = login(f.user("viewer", plans=(mine,))).get("/").content.decode()
+    assert "plan-mine" in page
+    assert "plan-hidden" not in page
+    assert "plan-hidden" in login(f.user("viewer")).get("/").content.decode()

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_safe
 
 from tally.breaks.models import Break, DayResult, Plan
 from tally.ingest.models import Bill
+from tally.services import access
 from tally.web.permissions import VIEW_BILLS, VIEW_BREAKS, requires
 
 HEAT_DAYS = 14
@@ -50,18 +51,19 @@ class Row:
     latest: DayResult | None
 
 
-def grid(days: list[dt.date]) -> list[Row]:
-    """One row per plan, one cell per day (``None`` result where the day was not run)."""
+def grid(days: list[dt.date], plans: QuerySet[Plan] | None = None) -> list[Row]:
+    """One row per plan (of ``plans``, default all), one cell per day (``None`` where the day was not run)."""
+    plans = Plan.objects.all() if plans is None else plans
     results: dict[tuple[int, dt.date], DayResult] = {
-        (r.plan_id, r.day): r for r in DayResult.objects.filter(day__in=days)
+        (r.plan_id, r.day): r for r in DayResult.objects.filter(day__in=days, plan__in=plans)
     }
-    last_days = DayResult.objects.order_by().values("plan_id").annotate(last=Max("day"))
+    last_days = DayResult.objects.filter(plan__in=plans).order_by().values("plan_id").annotate(last=Max("day"))
     wanted = Q(pk__in=[])
     for row in last_days:
         wanted |= Q(plan_id=row["plan_id"], day=row["last"])
     latest = {r.plan_id: r for r in DayResult.objects.filter(wanted)}
     rows = []
-    for plan in Plan.objects.all():
+    for plan in plans:
         cells = [
             Cell(day, results.get((plan.pk, day)), breaks_url(plan=plan.name, day=day.isoformat()))
             for day in days
@@ -73,11 +75,12 @@ def grid(days: list[dt.date]) -> list[Row]:
 @require_safe
 @requires(VIEW_BREAKS)
 def dashboard(request: HttpRequest) -> HttpResponse:
+    plans = access.plans(request.user)  # a user limited to some plans sees only theirs
     days = sorted(
-        DayResult.objects.order_by("-day").values_list("day", flat=True).distinct()[:HEAT_DAYS]
+        DayResult.objects.filter(plan__in=plans).order_by("-day").values_list("day", flat=True).distinct()[:HEAT_DAYS]
     )
     open_by_kind = dict(
-        Break.objects.filter(status=Break.Status.OPEN)
+        access.breaks(request.user, Break.objects.filter(status=Break.Status.OPEN))
         .order_by().values_list("kind").annotate(n=Count("id")).values_list("kind", "n")
     )
     open_kinds = [
@@ -89,7 +92,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         bills = Bill.objects.select_related("source").order_by("-received_at", "-pk")[:LATEST_BILLS]
     return render(request, "tally/dashboard.html", {
         "days": days,
-        "rows": grid(days),
+        "rows": grid(days, plans),
         "open_kinds": open_kinds,
         "open_total": sum(open_by_kind.values()),
         "open_url": breaks_url(status="open"),
