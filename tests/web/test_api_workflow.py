@@ -124,6 +124,8 @@ def test_list_filters_and_bulk_on_all_matching() -> None:
     api = Api(f.user("operator"))
     page = api.get(f"/breaks/?plan={plan.name}&kind=mismatch").json()
     assert page["count"] == 3
+    assert api.get(f"/breaks/?plan={plan.name}&day={f.DAY}&kind=long").json()["count"] == 1
+    assert api.get("/breaks/?day=not-a-day").status_code == 422
     done = api.post("/breaks/bulk", {"operation": "resolve", "plan": plan.name, "kind": "mismatch",
                                      "reason": "status only, explained"}).json()
     assert sorted(done["done"]) == sorted(b.pk for b in small)

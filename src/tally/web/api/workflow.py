@@ -7,6 +7,7 @@ missing role is 403, the maker approving their own action is 403 SELF_APPROVAL.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.http import FileResponse, HttpRequest
@@ -45,7 +46,7 @@ MAX_PAGE = 1000
 
 class BreakFilters(Schema):
     plan: str | None = None
-    day: str | None = None
+    day: date | None = None
     kind: str | None = None
     status: str | None = None
     order_no: str | None = None
