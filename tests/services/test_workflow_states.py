@@ -264,3 +264,21 @@ def test_unknown_kinds_and_details_are_refused(people: tuple) -> None:
         resolution.propose([brk.pk], "adjust", maker, amount_minor=1.5, reason="x")
     assert exc.value.code == "BAD_AMOUNT"
     assert not Action.objects.exists()
+
+
+@pytest.mark.parametrize(("age", "bucket"), [(0, "0-1"), (1, "0-1"), (2, "2-7"), (7, "2-7"), (8, "8-30"),
+                                             (30, "8-30"), (31, ">30"), (400, ">30")])
+def test_age_buckets_at_their_edges(age: int, bucket: str) -> None:
+    from tally.services.workflow import AGE_BUCKETS, aged
+
+    today = timezone.localdate()
+    brk = f.brk(day=today - timedelta(days=age))
+    found = {label for label, _, _ in AGE_BUCKETS if aged(Break.objects.filter(pk=brk.pk), label, today).exists()}
+    assert found == {bucket}
+
+
+def test_age_buckets_are_the_reports_aging() -> None:
+    from tally.services.reports import AGING
+    from tally.services.workflow import AGE_BUCKETS
+
+    assert AGE_BUCKETS == AGING

@@ -182,3 +182,14 @@ def test_the_dashboard_shows_only_the_plans_a_user_may_see() -> None:
     assert "plan-mine" in page
     assert "plan-hidden" not in page
     assert "plan-hidden" in login(f.user("viewer")).get("/").content.decode()
+
+
+def test_the_break_list_filters_by_age() -> None:
+    today = timezone.localdate()
+    old = f.brk(order_no="OLD-1", day=today - timedelta(days=40))
+    f.brk(order_no="NEW-1", day=today)
+    page = login(f.user("viewer"), "zh-hans").get("/breaks/", {"age": ">30"}).content.decode()
+    assert "OLD-1" in page
+    assert "NEW-1" not in page
+    assert "账龄" in page
+    assert old.pk

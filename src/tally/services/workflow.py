@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -32,6 +32,20 @@ from tally.services.kinds import KINDS, UNDOABLE, Details, need_reason
 K = Action.Kind
 S = Break.Status
 MAX_BULK = 5000
+# Age buckets (label, first day, last day or None), in days from the break's business day; the
+# same as the reports' (tally.services.reports.AGING), which a test keeps equal.
+AGE_BUCKETS = (("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), (">30", 31, None))
+
+
+def aged(query: QuerySet[Break], label: str, today: date | None = None) -> QuerySet[Break]:
+    """``query`` narrowed to the breaks whose age is in the bucket ``label``."""
+    today = today or timezone.localdate()
+    for name, first, last in AGE_BUCKETS:
+        if name == label:
+            query = query.filter(day__lte=today - timedelta(days=first))
+            return query.filter(day__gte=today - timedelta(days=last)) if last is not None else query
+    raise InputRejected("BAD_AGE", f"{label!r} is not an age bucket", field="age",
+                        hint=f"one of {', '.join(b[0] for b in AGE_BUCKETS)}")
 
 
 def break_state(brk: Break) -> dict[str, Any]:

@@ -7,9 +7,11 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tally.breaks.models import Break, Plan
 from tally.ingest.models import Bill, Source
+from tally.services.workflow import aged
 from tally.web import labels
 
 
@@ -36,6 +38,10 @@ class BreakFilter(forms.Form):
                                     label=_("Record kind"))
     order_no = forms.CharField(required=False, max_length=128, label=_("Order no."),
                                widget=forms.TextInput(attrs={"type": "search"}))
+    age = forms.ChoiceField(required=False, label=pgettext_lazy("break filter", "Age"), choices=[
+        ("", _("all")), ("0-1", pgettext_lazy("break filter", "0–1 days")),
+        ("2-7", pgettext_lazy("break filter", "2–7 days")), ("8-30", pgettext_lazy("break filter", "8–30 days")),
+        (">30", pgettext_lazy("break filter", "over 30 days"))])
 
     def apply(self, breaks: QuerySet[Break]) -> QuerySet[Break]:
         """Narrow ``breaks`` by the valid fields (an invalid one filters nothing)."""
@@ -51,6 +57,8 @@ class BreakFilter(forms.Form):
                 breaks = breaks.filter(**{name: value})
         if order_no := (data.get("order_no") or "").strip():
             breaks = breaks.filter(order_no=order_no)
+        if age := data.get("age"):
+            breaks = aged(breaks, age)
         return breaks
 
 

@@ -51,6 +51,7 @@ class BreakFilters(Schema):
     status: str | None = None
     order_no: str | None = None
     assignee: str | None = None
+    age: str | None = None  # 0-1, 2-7, 8-30, >30 (days from the break's business day)
     limit: int = 100
     offset: int = 0
 
@@ -85,7 +86,10 @@ def _action(request: HttpRequest, action_id: int) -> Action:
 @breaks_router.get("/", response=BreakPage, summary="Breaks you may see, filtered, newest day first")
 def break_list(request: HttpRequest, filters: Query[BreakFilters]) -> dict[str, Any]:
     query = _filtered(request, filters.plan, filters.day, filters.kind, filters.status, filters.order_no,
-                      filters.assignee).order_by("-day", "kind", "order_no", "id")
+                      filters.assignee)
+    if filters.age:
+        query = workflow.aged(query, filters.age)
+    query = query.order_by("-day", "kind", "order_no", "id")
     limit, offset = max(1, min(filters.limit, MAX_PAGE)), max(0, filters.offset)
     return {"count": query.count(), "items": [break_out(b) for b in query[offset:offset + limit]]}
 
