@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,22 @@ def tally_home(settings, tmp_path: Path) -> Path:
 def samples() -> Path:
     assert SAMPLES.exists(), f"shared samples not found at {SAMPLES}"
     return SAMPLES
+
+
+@pytest.fixture(autouse=True)
+def _audit_log_flushable(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a transactional test, empty the append-only audit table before pytest-django
+    empties the rest (tests/audit_guard.py says why)."""
+    from pytest_django.fixtures import validate_django_db
+
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and validate_django_db(marker)[0]) or any(
+        name in request.fixturenames for name in ("live_server", "transactional_db"))
+    if not transactional:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # set up first, so torn down (flushed) after this
+    yield
+    from tests.audit_guard import clear_audit_log
+
+    clear_audit_log()

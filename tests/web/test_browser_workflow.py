@@ -3,15 +3,12 @@ approves it in the inbox, the break is resolved and its history names both (en a
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from tally.breaks.models import Action, Break
 from tests.services import workflow_factories as f
@@ -21,21 +18,6 @@ from .test_browser import CHROMIUM_ARGS, SCREENSHOTS, chromium
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ORDER_NO = "ORD-20240507-0188"
-guard_sql = importlib.import_module("tally.breaks.migrations.0003_audit_guard_and_policies")
-
-
-@pytest.fixture
-def audit_log_flushable(live_server: Any) -> Iterator[None]:
-    """The test database is emptied after a live-server test; on SQLite the audit table's DELETE
-    trigger would refuse that, so the events are removed here with the guard lifted for a moment."""
-    yield
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            for sql in guard_sql.SQLITE_DROP:
-                cursor.execute(sql)
-            cursor.execute("DELETE FROM breaks_auditevent")
-            for sql in guard_sql.SQLITE:
-                cursor.execute(sql)
 
 
 def log_in(page: Any, url: str, username: str) -> None:
@@ -45,7 +27,6 @@ def log_in(page: Any, url: str, username: str) -> None:
     page.locator("form.stack button[type=submit]").click()
 
 
-@pytest.mark.usefixtures("audit_log_flushable")
 @pytest.mark.parametrize(("language", "suffix", "words"), [
     ("en", "", {"supplement": "supplement", "propose": "Propose", "waiting": "waits for another person",
                 "approve": "Approve", "history": "History"}),
