@@ -136,3 +136,28 @@ def test_superuser_is_never_limited() -> None:
     f.group_limited(Group.objects.create(name="others"), plan)
     brk = f.brk(f.plan())
     resolution.comment(brk, root, "seen")
+
+
+def test_people_who_may_work_on_a_plan() -> None:
+    from django.contrib.auth.models import User
+
+    from tally.services import access
+
+    plan_a, plan_b = f.plan(), f.plan()
+    everyone = f.user("viewer")
+    only_a = f.user("operator", plans=(plan_a,))
+    only_b = f.user("approver", plans=(plan_b,))
+    nobody = f.user(None)
+    group = Group.objects.create(name="team-b")
+    in_group = f.user("operator")
+    in_group.groups.add(group)
+    f.group_limited(group, plan_b)
+    root = User.objects.create_superuser("root", password="x")
+    names = {u.username for u in access.people(plan_a)}
+    assert names == {everyone.username, only_a.username, root.username}
+    assert {u.username for u in access.people(plan_b)} == {everyone.username, only_b.username, in_group.username,
+                                                           root.username}
+    assert nobody.username not in names
+    for person in access.people(plan_a):
+        assert person.has_perm(access.VIEW)
+        assert access.can_see_plan(person, plan_a)

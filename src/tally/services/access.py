@@ -91,3 +91,28 @@ def user_named(username: str) -> Any:
     if found is None:
         raise NotFound("UNKNOWN_USER", f"there is no active user named {username!r}")
     return found
+
+
+def people(plan: Plan | int, limit: int = 500) -> list[Any]:
+    """Active users who may see breaks of ``plan`` (whom a break may be assigned to), in a few queries."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    plan_id = plan if isinstance(plan, int) else plan.pk
+    app_label, codename = VIEW.split(".")
+    perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+    viewers = get_user_model().objects.filter(is_active=True).filter(
+        Q(is_superuser=True) | Q(user_permissions=perm) | Q(groups__permissions=perm)).distinct()
+    rows = list(PlanAccess.objects.values_list("plan_id", "user_id", "group_id"))
+    members: dict[int, set[int]] = {}
+    for user_id, group_id in get_user_model().groups.through.objects.values_list("user_id", "group_id"):
+        members.setdefault(group_id, set()).add(user_id)
+    limited: set[int] = set()
+    allowed: set[int] = set()
+    for row_plan, user_id, group_id in rows:
+        ids = {user_id} if user_id is not None else members.get(group_id, set())
+        limited |= ids
+        if row_plan == plan_id:
+            allowed |= ids
+    return [u for u in viewers.order_by("username")[:limit]
+            if u.is_superuser or u.pk not in limited or u.pk in allowed]

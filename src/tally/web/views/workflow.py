@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -43,8 +42,7 @@ def forms_for(brk: Break) -> list[str]:
 
 
 def assignees(brk: Break) -> list[Any]:
-    people = get_user_model().objects.filter(is_active=True).order_by("username")[:MAX_ASSIGNEES]
-    return [p for p in people if p.has_perm(access.VIEW) and access.can_see_plan(p, brk.plan_id)]
+    return access.people(brk.plan_id, MAX_ASSIGNEES)
 
 
 def context(request: HttpRequest, brk: Break) -> dict[str, Any]:
