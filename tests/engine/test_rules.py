@@ -98,7 +98,7 @@ def test_coupon_funder_named_on_the_record() -> None:
     theirs = rec(10000, discount=1000, discount_funded_by="platform")
     found = explain(rule("coupon", funded_by="platform"), rec(9000), theirs, Context())
     assert found is not None
-    assert "platform-funded discount 10.00 CNY" in found.text
+    assert "discount 10.00 CNY (platform-funded)" in found.text
     assert not verdict(rule("coupon", funded_by="merchant"), rec(9000), theirs)
     # A funder the record does not name is accepted only by funded_by = "any".
     assert not verdict(rule("coupon", funded_by="platform"), rec(9000), rec(10000, discount=1000))

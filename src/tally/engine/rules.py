@@ -50,12 +50,29 @@ class Rule:
         return f"{self.name} ({shown})" if shown else self.name
 
 
+# What a finding says, by message code: English here (the audit trail and the CLI); the back office
+# has the same messages translated, with the same named fields (tally.web.rule_labels).
+MESSAGES = {
+    "cross_day": "paired across days: ours {ours_day}, theirs {theirs_day} (carry-over)",
+    "coupon": "{gross_side} {gross} − discount {discount} ({funder}) = {net_side} {net}",
+    "fee_ours": "billed fee {fee} is as contracted ({rate_bp} bp × {amount}, {rounding}); our fee {our_fee} is not",
+    "fee_net": "channel {amount} − fee {fee} ({rate_bp} bp × {amount}, {rounding}) = ours {net}",
+    "fx": "channel {amount} × {rate} ({day} {base}/{quote}) ≈ {converted}; ours {ours} is within {tolerance_bp} bp",
+    "rounding": "difference {difference} is within the rounding tolerance of {tolerance}",
+}
+
+
 @dataclass(frozen=True)
 class Finding:
     rule: str
     version: int
-    text: str
+    code: str  # a key of MESSAGES
+    params: tuple[tuple[str, str], ...]
     resolves: bool = True  # False: noted for people (cross-day), the break stays open
+
+    @property
+    def text(self) -> str:
+        return MESSAGES[self.code].format(**dict(self.params))
 
 
 @dataclass(frozen=True)
@@ -97,16 +114,15 @@ def _day(record: Record) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _found(rule: Rule, text: str, *, resolves: bool = True) -> Finding:
-    return Finding(rule.name, rule.version, text, resolves)
+def _found(rule: Rule, code: str, resolves: bool = True, /, **params: Any) -> Finding:
+    return Finding(rule.name, rule.version, code, tuple((k, str(v)) for k, v in params.items()), resolves)
 
 
 def cross_day(ours: Record, theirs: Record, rule: Rule, ctx: Context) -> Finding | None:
     """Paired across business days (the later record came in on carry-over): a note, not a resolution."""
     if _day(ours) == _day(theirs):
         return None
-    return _found(rule, f"paired across days: ours {_day(ours)}, theirs {_day(theirs)} (carry-over)",
-                  resolves=False)
+    return _found(rule, "cross_day", False, ours_day=_day(ours), theirs_day=_day(theirs))
 
 
 def _discounts(record: Record, funded_by: str) -> list[tuple[str, int]]:
@@ -136,10 +152,11 @@ def coupon(ours: Record, theirs: Record, rule: Rule, ctx: Context) -> Finding | 
     for gross, net, name in ((theirs, ours, "channel"), (ours, theirs, "ours")):
         for who, discount in _discounts(gross, str(rule.param("funded_by"))):
             if gross["amount_minor"] - discount == net["amount_minor"]:
-                other = "ours" if name == "channel" else "channel"
-                funded = f"{who}-funded discount" if who else "discount"
-                return _found(rule, f"{name} {_money(gross['amount_minor'], currency)} − {funded} "
-                                    f"{_money(discount, currency)} = {other} {_money(net['amount_minor'], currency)}")
+                funder = f"{who}-funded" if who else "funder not named"
+                return _found(rule, "coupon", gross_side=name, gross=_money(gross["amount_minor"], currency),
+                              funder=funder, discount=_money(discount, currency),
+                              net_side="ours" if name == "channel" else "channel",
+                              net=_money(net["amount_minor"], currency))
     return None
 
 
@@ -161,13 +178,12 @@ def fee(ours: Record, theirs: Record, rule: Rule, ctx: Context) -> Finding | Non
     billed = int(theirs.get("fee_minor") or 0)
     if abs(billed - expected) > int(rule.param("tolerance_minor")):
         return None
-    basis = f"{rate_bp} bp × {_money(theirs['amount_minor'], currency)}, {rounding}"
+    basis = {"rate_bp": str(rate_bp), "amount": _money(theirs["amount_minor"], currency), "rounding": rounding,
+             "fee": _money(billed, currency)}
     if ours["amount_minor"] == theirs["amount_minor"] and ours.get("fee_minor") != billed:
-        return _found(rule, f"billed fee {_money(billed, currency)} is as contracted ({basis}); "
-                            f"our fee {_money(int(ours.get('fee_minor') or 0), currency)} is not")
+        return _found(rule, "fee_ours", our_fee=_money(int(ours.get("fee_minor") or 0), currency), **basis)
     if billed and ours["amount_minor"] == theirs["amount_minor"] - billed:
-        return _found(rule, f"channel {_money(theirs['amount_minor'], currency)} − fee {_money(billed, currency)} "
-                            f"({basis}) = ours {_money(ours['amount_minor'], currency)}")
+        return _found(rule, "fee_net", net=_money(ours["amount_minor"], currency), **basis)
     return None
 
 
@@ -188,9 +204,9 @@ def fx(ours: Record, theirs: Record, rule: Rule, ctx: Context) -> Finding | None
         if abs(difference) * BP > abs(converted) * tolerance_bp:
             return None
         shown = converted.quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return _found(rule, f"channel {_money(theirs['amount_minor'], base)} × {rate.normalize()} ({day} {base}/{quote}) "
-                        f"≈ {_money(int(shown), quote)}; ours {_money(ours['amount_minor'], quote)} is within "
-                        f"{tolerance_bp} bp")
+    return _found(rule, "fx", amount=_money(theirs["amount_minor"], base), rate=rate.normalize(), day=day, base=base,
+                  quote=quote, converted=_money(int(shown), quote), ours=_money(ours["amount_minor"], quote),
+                  tolerance_bp=tolerance_bp)
 
 
 def rounding(ours: Record, theirs: Record, rule: Rule, ctx: Context) -> Finding | None:
@@ -200,8 +216,7 @@ def rounding(ours: Record, theirs: Record, rule: Rule, ctx: Context) -> Finding 
     tolerance = int(rule.param("tolerance_minor"))
     if currency != theirs["currency"] or difference == 0 or abs(difference) > tolerance:
         return None
-    return _found(rule, f"difference {_money(difference, currency)} is within the rounding tolerance "
-                        f"of {_money(tolerance, currency)}")
+    return _found(rule, "rounding", difference=_money(difference, currency), tolerance=_money(tolerance, currency))
 
 
 KINDS: dict[str, Kind] = {

@@ -24,6 +24,7 @@ urlpatterns = [
     path("sources/new/<str:token>/", source_new.source_map, name="source-map"),
     path("sources/<slug:name>/", sources.source_detail, name="source-detail"),
     path("sources/<slug:name>/fetches/", acquisition.fetch_history, name="source-fetches"),
+    path("", include("tally.web.report_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("api/", api.urls),
     path("login/", auth_views.LoginView.as_view(template_name="tally/login.html",
