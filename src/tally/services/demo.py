@@ -102,6 +102,15 @@ keys = ["order_no", "refund_no", "record_kind"]
 compare = ["amount_minor", "currency"]
 carry_over_days = 1
 tolerance_minor = 0
+# Automatic rules, tried in this order after each run day (docs/rules.md).
+[[plans.{PLAN}.rules]]
+rule = "cross_day"
+[[plans.{PLAN}.rules]]
+rule = "fee"
+rate_bp = 60
+[[plans.{PLAN}.rules]]
+rule = "rounding"
+tolerance_minor = 1
 """
 
 

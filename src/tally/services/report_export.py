@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -131,8 +132,15 @@ def text(st: Statement) -> str:
     lines = [head]
     for row in rows(st):
         count = "" if row["count"] is None else row["count"]
-        lines.append(f"  {row['section']:16} {row['item']:26} {row['currency']} {count!s:>7} {row['amount']:>16}")
+        lines.append(f"  {_pad(row['section'], 16)} {_pad(row['item'], 26)} {row['currency']} {count!s:>7} "
+                     f"{row['amount']:>16}")
     return "\n".join(lines)
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-aligned in ``width`` terminal columns: a Chinese character takes two."""
+    shown = sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+    return text + " " * max(width - shown, 0)
 
 
 def breaks_of(plan: str, day: dt.date) -> list[dict[str, Any]]:
