@@ -20,6 +20,14 @@ def tally_home(settings, tmp_path: Path) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def default_language() -> None:
+    """Every test starts in the default language, whatever an earlier test activated."""
+    from django.utils import translation
+
+    translation.activate("en")
+
+
 @pytest.fixture
 def samples() -> Path:
     assert SAMPLES.exists(), f"shared samples not found at {SAMPLES}"

@@ -35,7 +35,8 @@ def test_pairs_matched_on_carry_over_are_counted_on_the_later_day(tmp_path: Path
     theirs = write(tmp_path / "t.parquet", [rec(D2, "A", 100, line=1), rec(D1, "B", 5, line=2),
                                             rec(D1, "C", 8, line=3)])
     plan = Plan("p", ("o",), ("t",))
-    first, second = (reconcile_day(plan, day, [ours], [theirs]) for day in (D1, D2))
+    first = reconcile_day(plan, D1, [ours], [theirs])
+    second = reconcile_day(plan, D2, [ours], [theirs], carried=first.carried)
     assert (first.matched, first.cross_day) == (1, 0)  # B, same day
     assert (second.matched, second.cross_day) == (1, 1)  # A: ours D1, theirs D2
     # C differs in amount across days: a mismatch break, not a cross-day match.
