@@ -50,13 +50,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "tally.web.middleware.RequestLog",
     "django.middleware.security.SecurityMiddleware",
+    "tally.web.middleware.SecurityHeaders",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tally.web.middleware.UserPreferences",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -94,6 +97,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Five failed logins in 15 minutes lock the account for 15 minutes (tally.web.lockout).
+AUTHENTICATION_BACKENDS = ["tally.web.lockout.LockoutBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -124,13 +129,29 @@ X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 TALLY_UPLOAD_MAX_BYTES = int(os.environ.get("TALLY_UPLOAD_MAX_BYTES", str(200 * 1024 * 1024)))
+# A whole request (several files at once) larger than this is refused with 413 before a view reads it.
+TALLY_REQUEST_MAX_BYTES = int(os.environ.get("TALLY_REQUEST_MAX_BYTES", str(1024 * 1024 * 1024)))
+# Behind a TLS-terminating proxy (docs/deploy.md): secure cookies, HSTS, the proxy's scheme header.
+if os.environ.get("TALLY_HTTPS") == "1":
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS if host and host != "*"]
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "tally.web.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"},
+                 "requests_stdout": {"class": "logging.StreamHandler", "formatter": "json",
+                                     "stream": "ext://sys.stdout"},
+                 "requests_file": {"class": "tally.web.logs.HomeFileHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("TALLY_LOG_LEVEL", "WARNING")},
+    # One JSON line per request (tally.web.middleware.RequestLog), to stdout and TALLY_HOME/logs/requests.log.
+    "loggers": {"tally.requests": {"handlers": ["requests_stdout", "requests_file"], "level": "INFO",
+                                   "propagate": False}},
 }
 
 # The worker (docs/deploy.md, "The worker"): Redis for its queue when set, else SQLite under

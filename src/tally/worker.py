@@ -153,7 +153,14 @@ def register(huey: Huey) -> Tasks:
 
     @huey.periodic_task(crontab(minute="*"), name="tally.tick")
     def every_minute() -> dict[str, int]:
+        from tally.web import jobs
+
+        jobs.beat()  # the back office queues its runs while a worker beats
         return tick()
+
+    from tally.web import jobs
+
+    jobs.register(huey)  # tally.start_run: runs started in the back office
 
     @huey.periodic_task(crontab(minute="7"), name="tally.reopen_due")
     def reopen_due() -> int:
@@ -170,8 +177,11 @@ def run(args: argparse.Namespace) -> int:
     from huey.consumer import Consumer
 
     from tally.services.leases import free_dead_holders
+    from tally.web import jobs
 
     tasks = register(build_huey())
+    if args.schedule:
+        jobs.beat()  # the back office queues its runs while a worker beats
     freed = free_dead_holders()
     if freed:
         log.warning("freed %d lease(s) of worker processes that are gone", freed)

@@ -23,7 +23,8 @@ def test_roles_have_the_permissions_of_their_job() -> None:
     viewer, operator, approver, admin = (perms_of(groups[name]) for name in groups)
     assert {"breaks.view_break", "ingest.view_bill", "breaks.view_dayresult", "breaks.view_plan"} <= viewer
     assert all(p.split(".")[1].startswith("view_") for p in viewer)
-    assert operator == viewer | {"breaks.act_on_break", "ingest.add_bill", "ingest.add_source", "ingest.change_source"}
+    assert operator == viewer | {"breaks.act_on_break", "ingest.add_bill", "ingest.add_source", "ingest.change_source",
+                                 "breaks.add_run"}
     assert approver == viewer | {"breaks.approve_break"}
     assert "breaks.act_on_break" not in approver  # maker-checker: the checker is not a maker
     assert viewer | operator | approver <= admin

@@ -84,10 +84,12 @@ def limited(spec: PlanSpec, only: list[str] | None) -> PlanSpec:
 
 
 def run_plan(name: str, first: date, last: date, *, progress: Progress | None = None,
-             only: list[str] | None = None) -> list[DayOutcome]:
+             only: list[str] | None = None, dry_run: bool = False) -> list[DayOutcome]:
     plan, spec = plan_named(name)
     spec = limited(spec, only)
     days = days_between(first, last)
+    if dry_run:  # what the days would give; no run, day result, break or carried file is written
+        return [run_day(plan, spec, day, dry_run=True) for day in days]
     run = Run.objects.create(plan=plan, first_day=first, last_day=last, engine=engine_name())
     workflow.reopen_due(timezone.localdate())  # suspensions whose review date came are open again
     outcomes = []
@@ -107,10 +109,12 @@ def run_plan(name: str, first: date, last: date, *, progress: Progress | None = 
     return outcomes
 
 
-def run_day(plan: Plan, spec: PlanSpec, day: date, run: Run | None = None) -> DayOutcome:
+def run_day(plan: Plan, spec: PlanSpec, day: date, run: Run | None = None, *, dry_run: bool = False) -> DayOutcome:
     inputs = _inputs(spec, day)
     carried = _carried_from(spec.name, day - timedelta(days=1))
     outcome = reconcile_day(spec, day, inputs.ours, inputs.theirs, engine=engine_name(), carried=carried)
+    if dry_run:
+        return outcome
     if outcome.carried is not None:
         write_table(outcome.carried, _carried_path(spec.name, day))
     since = timezone.now()

@@ -5,3 +5,6 @@ class WebConfig(AppConfig):
     name = "tally.web"
     label = "web"
     verbose_name = "Back office"
+
+    def ready(self) -> None:
+        from tally.web import lockout  # noqa: F401 (connects the failed-login signals)

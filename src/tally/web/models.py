@@ -36,6 +36,11 @@ class Profile(models.Model):
     language = models.CharField(max_length=16, blank=True, choices=settings.LANGUAGES)
     time_zone = models.CharField(max_length=64, blank=True)
 
+    class Meta:
+        # Given to the admin role (tally.web.roles gives it every permission of Tally's apps).
+        permissions = [("manage_users", "Can manage users and their roles"),
+                       ("read_settings", "Can read the effective settings")]
+
     def __str__(self) -> str:
         return f"{self.user}: {self.language or '-'} {self.time_zone or '-'}"
 
@@ -49,3 +54,47 @@ class LoginFailure(models.Model):
 
     class Meta:
         ordering = ["-at"]
+
+
+class RunJob(models.Model):
+    """A run asked for in the back office: queued for the worker (or a thread), with its progress.
+
+    The run itself is a ``breaks.Run`` row once it starts; this row says who asked, how far it
+    got (days done of days total) and how it ended, for the page that polls it.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    plan = models.ForeignKey("breaks.Plan", on_delete=models.CASCADE, related_name="jobs")
+    first_day = models.DateField()
+    last_day = models.DateField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    via = models.CharField(max_length=16)  # "worker" (the queue) or "thread" (no worker running)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    days_total = models.PositiveIntegerField(default=0)
+    days_done = models.PositiveIntegerField(default=0)
+    current_day = models.DateField(null=True, blank=True)
+    run = models.ForeignKey("breaks.Run", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else int(100 * self.days_done / max(1, self.days_total))
+
+
+class Heartbeat(models.Model):
+    """A worker's sign of life, renewed every minute: the back office queues runs only when one beats."""
+
+    name = models.CharField(max_length=200, unique=True)
+    beat_at = models.DateTimeField()

@@ -27,7 +27,8 @@ ADMIN = "admin"
 ROLES = (VIEWER, OPERATOR, APPROVER, ADMIN)
 
 # Operators add channels themselves: a new table source, or a changed mapping (a new version).
-OPERATOR_EXTRA = ("breaks.act_on_break", "ingest.add_bill", "ingest.add_source", "ingest.change_source")
+OPERATOR_EXTRA = ("breaks.act_on_break", "ingest.add_bill", "ingest.add_source", "ingest.change_source",
+                  "breaks.add_run")  # operators start runs (and re-runs from a day) in the back office
 APPROVER_EXTRA = ("breaks.approve_break",)
 
 

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from tally.web.api.root import api
+from tally.web.lockout import LoginForm
 from tally.web.views import acquisition, bill_detail, bills, breaks, dashboard, health, source_new, sources, upload
 
 urlpatterns = [
@@ -25,9 +26,10 @@ urlpatterns = [
     path("sources/<slug:name>/", sources.source_detail, name="source-detail"),
     path("sources/<slug:name>/fetches/", acquisition.fetch_history, name="source-fetches"),
     path("", include("tally.web.report_urls")),
+    path("", include("tally.web.office_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("api/", api.urls),
-    path("login/", auth_views.LoginView.as_view(template_name="tally/login.html",
+    path("login/", auth_views.LoginView.as_view(template_name="tally/login.html", authentication_form=LoginForm,
                                                 redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
