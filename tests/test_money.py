@@ -37,7 +37,8 @@ def test_known_amounts(text: str, currency: str, expected: int) -> None:
     [("0.001", "CNY", "AMOUNT_PRECISION"), ("1.5", "JPY", "AMOUNT_PRECISION"), ("NaN", "CNY", "BAD_AMOUNT"),
      ("1e3", "CNY", "BAD_AMOUNT"), ("", "CNY", "BAD_AMOUNT"), ("inf", "CNY", "BAD_AMOUNT"),
      ("1,000.00", "CNY", "BAD_AMOUNT"), ("12.3.4", "CNY", "BAD_AMOUNT"), ("¥12", "CNY", "BAD_AMOUNT"),
-     ("1", "yuan", "BAD_CURRENCY")],
+     ("1", "yuan", "BAD_CURRENCY"), ("92233720368547758.08", "CNY", "BAD_AMOUNT"),
+     ("-99999999999999999999", "JPY", "BAD_AMOUNT")],
 )
 def test_bad_amounts_are_rejected_with_a_code(text: str, currency: str, code: str) -> None:
     with pytest.raises(InputRejected) as caught:

@@ -62,7 +62,7 @@ def to_minor(text: str, currency: str, *, unit: str = "major") -> int:
     if unit == "minor":
         if value != value.to_integral_value():
             raise InputRejected("AMOUNT_PRECISION", f"minor-unit amount {text!r} has decimals")
-        return int(value)
+        return _bounded(int(value), text)
     if unit != "major":
         raise ValueError(f"unknown amount unit {unit!r}")
     scaled = value.scaleb(exponent(currency))
@@ -72,7 +72,7 @@ def to_minor(text: str, currency: str, *, unit: str = "major") -> int:
             f"amount {text!r} has more decimals than {currency_code(currency)} allows "
             f"({exponent(currency)})",
         )
-    return int(scaled)
+    return _bounded(int(scaled), text)
 
 
 def to_minor_rounded(text: str, currency: str) -> int:
@@ -82,7 +82,17 @@ def to_minor_rounded(text: str, currency: str) -> int:
     exact value still goes into the control-total check before rounding.
     """
     value = parse_decimal(text).scaleb(exponent(currency))
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return _bounded(int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP)), text)
+
+
+MAX_MINOR = 2**63 - 1  # records store int64 minor units
+
+
+def _bounded(minor: int, text: str) -> int:
+    if not -MAX_MINOR <= minor <= MAX_MINOR:
+        raise InputRejected("BAD_AMOUNT", f"amount {text!r} is too large to be an amount",
+                            hint="amounts must fit 64-bit minor units")
+    return minor
 
 
 def format_minor(amount_minor: int, currency: str) -> str:
