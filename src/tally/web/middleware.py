@@ -5,7 +5,8 @@ structured log line per request.
   preferences page win over the browser's; times render in that zone everywhere.
 - ``SecurityHeaders``: a Content-Security-Policy without inline scripts (the app's JavaScript is
   in static files), and a Permissions-Policy; Django's SecurityMiddleware sets the rest. A body
-  over ``TALLY_REQUEST_MAX_BYTES`` is refused with 413 before any view reads it.
+  over ``TALLY_REQUEST_MAX_BYTES`` is refused with 413 before any view reads it; an /api/ URL
+  no route takes answers a JSON 404, not the HTML page.
 - ``RequestLog``: one JSON line per request on the ``tally.requests`` logger: method, path (no
   query string: it may carry search terms), status, duration, user id. Never a header, a cookie
   or a body, so no secret or token can reach the log.
@@ -21,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone, translation
 
 log = logging.getLogger("tally.requests")
@@ -71,6 +72,10 @@ class SecurityHeaders:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = _too_large(request) or self.get_response(request)
+        if response.status_code == 404 and request.path.startswith("/api/") and \
+                response.get("Content-Type", "").startswith("text/html"):
+            # A URL under /api/ that no route takes (e.g. /api/runs/-1) answers like the API does.
+            response = JsonResponse({"detail": "Not found."}, status=404)
         docs = request.path.startswith("/api/docs")
         response.headers.setdefault("Content-Security-Policy", CSP_DOCS if docs else CSP)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS)

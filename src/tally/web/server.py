@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.core.management import call_command
@@ -27,4 +28,9 @@ class _Gunicorn(BaseApplication):
 
 def serve(host: str, port: int) -> None:
     call_command("collectstatic", interactive=False, verbosity=0)
-    _Gunicorn({"bind": f"{host}:{port}", "workers": 2, "threads": 4, "accesslog": "-", "timeout": 120}).run()
+    # Requests are logged by Tally itself, one JSON line each (tally.web.middleware.RequestLog),
+    # so gunicorn's own access log stays off. Processes and threads: TALLY_WEB_WORKERS / _THREADS.
+    workers = int(os.environ.get("TALLY_WEB_WORKERS", "2"))
+    threads = int(os.environ.get("TALLY_WEB_THREADS", "4"))
+    _Gunicorn({"bind": f"{host}:{port}", "workers": workers, "threads": threads, "accesslog": None,
+               "errorlog": "-", "timeout": 120}).run()

@@ -70,3 +70,38 @@ def require(request: HttpRequest, perm: str) -> None:
     """403 unless the authenticated user holds ``perm`` (same permission names as the pages)."""
     if not request.user.has_perm(perm):
         raise HttpError(403, "You do not have permission to do this.")
+
+
+class _TokenWithPermission(TokenAuth):
+    def __init__(self, perm: str) -> None:
+        super().__init__()
+        self.perm = perm
+
+    def __call__(self, request: HttpRequest) -> Any:
+        user = super().__call__(request)
+        if user is not None and not user.has_perm(self.perm):
+            raise HttpError(403, "You do not have permission to do this.")
+        return user
+
+
+class _SessionWithPermission(SessionAuth):
+    def __init__(self, perm: str) -> None:
+        super().__init__()
+        self.perm = perm
+
+    def __call__(self, request: HttpRequest) -> Any:
+        user = super().__call__(request)
+        if user is not None and not user.has_perm(self.perm):
+            raise HttpError(403, "You do not have permission to do this.")
+        return user
+
+
+# The same security schemes in the OpenAPI document as the plain ones (it names them by class).
+_TokenWithPermission.__name__ = "TokenAuth"
+_SessionWithPermission.__name__ = "SessionAuth"
+
+
+def needs(perm: str) -> list[Any]:
+    """Authentication of an operation that changes something: 401 without a token or session,
+    403 without ``perm`` (before the request body is even read, so a refusal says nothing else)."""
+    return [_TokenWithPermission(perm), _SessionWithPermission(perm)]

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 
 from tally.errors import BadState, NotAllowed, NotFound, OperationFailed, TallyError
-from tally.web.api import sources, workflow
+from tally.web.api import bills, browse, plans, runs, sources, workflow
 from tally.web.api.auth import api_auth
 
-api = NinjaAPI(
+
+class TallyAPI(NinjaAPI):
+    """The API; its OpenAPI document also lists the error answers every operation may give."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        error = {"description": "", "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                answers = operation.setdefault("responses", {})
+                for status, text in ERRORS.items():
+                    if status not in answers and str(status) not in answers:
+                        answers[status] = {**error, "description": text}
+        return schema
+
+
+# {"detail": "…", "error": {"code": …}} from TallyError, {"detail": [...]} from request validation.
+ERROR_SCHEMA = {"type": "object", "required": ["detail"], "properties": {
+    "detail": {}, "error": {"type": "object", "properties": {"code": {"type": "string"}}}}}
+ERRORS = {400: "The input was refused (error.code says why)", 401: "No valid token or session",
+          403: "The user may not do this", 404: "No such object, or none the user may see",
+          409: "The object's state or a lock does not allow it now", 422: "The request does not fit its schema"}
+
+api = TallyAPI(
     title="Tally",
     version="1",
     description="Payment reconciliation: sources, bills, plans, runs, breaks. "
@@ -55,6 +80,10 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 
 api.add_router("/sources", sources.router)
+api.add_router("/bills", bills.router)
+api.add_router("/plans", plans.router)
+api.add_router("/runs", runs.router)
+api.add_router("/browse", browse.router)
 api.add_router("/breaks", workflow.breaks_router)
 api.add_router("/actions", workflow.actions_router)
 api.add_router("/approvals", workflow.approvals_router)
