@@ -82,7 +82,9 @@ def test_progress_keeps_polling_while_the_job_goes_on() -> None:
     assert b'<progress id="progress-bar" max="3" value="1">' in response.content
 
 
-@pytest.mark.django_db
+# Transactional: the worker's task hooks close connections that are inside a transaction, as a
+# test's connection otherwise is (on PostgreSQL that would close it under the test).
+@pytest.mark.django_db(transaction=True)
 def test_with_a_live_worker_the_run_is_queued_and_the_worker_runs_it(tally_home: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TALLY_HOME", str(tally_home))
