@@ -86,7 +86,6 @@ class Archive:
         return handle
 
 
-
 def write_once(path: Path, data: bytes) -> None:
     """Write a whole file atomically and make it read-only."""
     path.parent.mkdir(parents=True, exist_ok=True)

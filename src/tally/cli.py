@@ -81,8 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="benchmarks: the reconcile engine, or with --parse the bill parsers")
     p.add_argument("--parse", action="store_true", help="parse + normalize + Parquet beside DuckDB's read_csv")
+    p.add_argument("--web", action="store_true", help="the back office under load (PostgreSQL on 127.0.0.1:5432)")
+    p.add_argument("--breaks", type=int, default=1_000_000, help="with --web: breaks in the database")
+    p.add_argument("--records", type=int, default=10_000_000, help="with --web: records of the browsed day")
+    p.add_argument("--users", type=int, default=20, help="with --web: concurrent users")
+    p.add_argument("--requests", type=int, default=2_000, help="with --web: requests in all")
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("createuser", help="add a user in a role; the password is read from stdin or asked for")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=["viewer", "operator", "approver", "admin"])
+    p.add_argument("--email", default="")
 
     p = sub.add_parser("token", help="API tokens: `tally token create USER` prints a new one (shown once)")
     p.add_argument("action", choices=["create"])
@@ -307,6 +317,13 @@ def _summary(day: date, outcome: Any) -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.web:
+        from tally.bench_web import run as run_web
+
+        result = run_web(args.breaks, args.records, args.users, args.requests,
+                         progress=lambda text: print(text, file=sys.stderr, flush=True))
+        print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+        return 0
     if args.parse:
         from tally.bench_parse import run
     else:
@@ -317,6 +334,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         for key, value in result.items():
             print(f"{key}: {value}")
+    return 0
+
+
+def cmd_createuser(args: argparse.Namespace) -> int:
+    import getpass
+
+    from tally.web.accounts import create_user
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password (again): ") != password:
+            raise ConfigError("PASSWORD_MISMATCH", "the two passwords differ")
+    else:  # e.g. `printf %s "$PW" | tally createuser NAME --role operator`
+        password = sys.stdin.readline().rstrip("\n")
+    user = create_user(args.username, password, args.role, email=args.email)
+    print(f"created {user.get_username()} ({args.role})")
     return 0
 
 
@@ -397,7 +430,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo, "serve": cmd_serve, "apply": cmd_apply, "export": cmd_export, "import": cmd_import,
-    "fetch": cmd_fetch, "worker": cmd_worker, "token": cmd_token,
+    "fetch": cmd_fetch, "worker": cmd_worker, "token": cmd_token, "createuser": cmd_createuser,
     "run": cmd_run, "bench": cmd_bench, "bills": cmd_bills, "breaks": cmd_breaks, "reparse": cmd_reparse,
 }
 

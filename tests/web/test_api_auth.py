@@ -96,3 +96,23 @@ def test_tally_token_create_prints_a_working_token(capsys: pytest.CaptureFixture
 def test_tally_token_create_for_an_unknown_user_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["token", "create", "nobody"]) == 2
     assert "error[UNKNOWN_USER]" in capsys.readouterr().err
+
+
+def test_tally_createuser_adds_a_user_in_a_role(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from django.contrib.auth.models import User
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["createuser", "finance1", "--role", "operator", "--email", "f@example.com"]) == 0
+    user = User.objects.get(username="finance1")
+    assert [g.name for g in user.groups.all()] == ["operator"]
+    assert user.check_password("a long enough password")
+    assert user.has_perm("breaks.add_run")
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["createuser", "finance2", "--role", "viewer"]) == 2
+    assert "error[WEAK_PASSWORD]" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["createuser", "finance1", "--role", "viewer"]) == 2
+    assert "error[USER_EXISTS]" in capsys.readouterr().err

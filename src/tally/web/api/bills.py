@@ -7,17 +7,16 @@ from typing import Any
 
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Query, Router, Schema
 
 from tally.ingest.models import Bill
 from tally.services import bills as bill_service
 from tally.web.api.auth import require
+from tally.web.api.paging import Paged, page
 from tally.web.permissions import VIEW_BILLS
 from tally.web.views.bill_detail import attachment
 
 router = Router(tags=["bills"])
-MAX_LIMIT = 500
-MAX_OFFSET = 1_000_000_000
 
 
 class BillOut(Schema):
@@ -42,12 +41,10 @@ class BillPage(Schema):
     items: list[BillOut]
 
 
-class BillFilters(Schema):
+class BillFilters(Paged):
     source: str | None = None
     status: str | None = None
     day: date | None = None
-    limit: int = Field(100, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 def _out(bill: Bill) -> dict[str, Any]:
@@ -68,9 +65,7 @@ def bill_list(request: HttpRequest, filters: Query[BillFilters]) -> dict[str, An
         bills = bills.filter(status=filters.status)
     if filters.day:
         bills = bills.filter(business_day=filters.day)
-    limit = max(1, min(filters.limit, MAX_LIMIT))
-    offset = max(0, filters.offset)
-    return {"count": bills.count(), "items": [_out(b) for b in bills[offset:offset + limit]]}
+    return page(bills, filters, _out)
 
 
 @router.get("/{bill_id}", response=BillOut, summary="One bill")

@@ -6,13 +6,14 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Query, Router, Schema
 
 from tally.breaks.models import DayResult, Run
 from tally.errors import ConfigError, NotFound
 from tally.services import access
 from tally.web import jobs
 from tally.web.api.auth import needs, require
+from tally.web.api.paging import Paged, page
 from tally.web.api.plans import DayOut, visible
 from tally.web.models import RunJob
 from tally.web.office_forms import MAX_RUN_DAYS
@@ -20,8 +21,6 @@ from tally.web.office_forms import MAX_RUN_DAYS
 router = Router(tags=["runs"])
 VIEW_RUNS = "breaks.view_run"
 START_RUN = "breaks.add_run"
-MAX_LIMIT = 500
-MAX_OFFSET = 1_000_000_000
 
 
 class RunOut(Schema):
@@ -40,10 +39,8 @@ class RunDetail(RunOut):
     days: list[DayOut]
 
 
-class RunFilters(Schema):
+class RunFilters(Paged):
     plan: str | None = None
-    limit: int = Field(100, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class RunPage(Schema):
@@ -93,8 +90,7 @@ def run_list(request: HttpRequest, filters: Query[RunFilters]) -> dict[str, Any]
                                                                                                    "-pk")
     if filters.plan:
         runs = runs.filter(plan__name=filters.plan)
-    limit, offset = max(1, min(filters.limit, MAX_LIMIT)), max(0, filters.offset)
-    return {"count": runs.count(), "items": [_out(r) for r in runs[offset:offset + limit]]}
+    return page(runs, filters, _out)
 
 
 @router.get("/{run_id}", response=RunDetail, summary="One run, with each day's result and manifest")

@@ -11,11 +11,12 @@ from datetime import date
 from typing import Any
 
 from django.http import FileResponse, HttpRequest
-from ninja import File, Query, Router, Schema, Status
+from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 
 from tally.breaks.models import Action, Break
 from tally.services import access, approvals, audit, evidence, workflow
+from tally.web.api.paging import Paged, page
 from tally.web.api.workflow_schemas import (
     ActionIn,
     ActionOut,
@@ -41,10 +42,9 @@ from tally.web.api.workflow_schemas import (
 breaks_router = Router(tags=["breaks"])
 actions_router = Router(tags=["actions"])
 approvals_router = Router(tags=["approvals"])
-MAX_PAGE = 1000
 
 
-class BreakFilters(Schema):
+class BreakFilters(Paged):
     plan: str | None = None
     day: date | None = None
     kind: str | None = None
@@ -52,8 +52,6 @@ class BreakFilters(Schema):
     order_no: str | None = None
     assignee: str | None = None
     age: str | None = None  # 0-1, 2-7, 8-30, >30 (days from the break's business day)
-    limit: int = 100
-    offset: int = 0
 
 
 def _filtered(request: HttpRequest, plan: str | None = None, day: Any = None, kind: str | None = None,
@@ -90,8 +88,7 @@ def break_list(request: HttpRequest, filters: Query[BreakFilters]) -> dict[str, 
     if filters.age:
         query = workflow.aged(query, filters.age)
     query = query.order_by("-day", "kind", "order_no", "id")
-    limit, offset = max(1, min(filters.limit, MAX_PAGE)), max(0, filters.offset)
-    return {"count": query.count(), "items": [break_out(b) for b in query[offset:offset + limit]]}
+    return page(query, filters, break_out)
 
 
 @breaks_router.get("/{int:break_id}", response=BreakDetail,

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
@@ -18,6 +17,7 @@ from tally.ingest.models import Bill
 from tally.services import access
 from tally.web import labels
 from tally.web.forms import BreakFilter
+from tally.web.paging import CappedPaginator
 from tally.web.permissions import VIEW_BREAKS, requires
 from tally.web.views import workflow
 from tally.web.views.requests import HtmxHttpRequest, wants_fragment
@@ -37,7 +37,8 @@ def break_list(request: HtmxHttpRequest) -> HttpResponse:
     form = BreakFilter(request.GET)
     form.fields["plan"].queryset = access.plans(request.user)  # type: ignore[attr-defined]
     breaks = form.apply(access.breaks(request.user, Break.objects.select_related("plan")))
-    page = Paginator(breaks, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Counted up to 10,000 only: the queue may hold millions of breaks (tally.web.paging).
+    page = CappedPaginator(breaks, PAGE_SIZE).get_page(request.GET.get("page"))
     filters = request.GET.copy()
     filters.pop("page", None)
     context = {"form": form, "page": page, "results_id": RESULTS_ID, "filters_query": filters.urlencode(),

@@ -17,6 +17,7 @@ from tally.ingest.models import Bill, Source
 from tally.services import browsing
 from tally.web.browse_forms import BrowseForm
 from tally.web.permissions import VIEW_BILLS, requires
+from tally.web.templatetags.tally_format import MISSING, money, record_kind_label
 from tally.web.views.requests import HtmxHttpRequest, wants_fragment
 
 PAGE_SIZE = 50
@@ -75,8 +76,6 @@ def _int(text: str | None) -> int:
 def _page_context(q: Any, result: Any, params: QueryDict, start: int) -> dict[str, Any]:
     shas = {row["bill_sha256"] for row in result.rows}
     bills = dict(Bill.objects.filter(sha256__in=shas, status=Bill.Status.IMPORTED).values_list("sha256", "name"))
-    for row in result.rows:
-        row["bill_name"] = bills.get(row["bill_sha256"], row["bill_sha256"][:12])
     cursor = browsing.next_cursor(result)
     next_query = None
     if cursor is not None:
@@ -84,9 +83,25 @@ def _page_context(q: Any, result: Any, params: QueryDict, start: int) -> dict[st
         following.setlist("after", cursor)
         following["n"] = str(start + len(result.rows))
         next_query = following.urlencode()
-    return {"rows": result.rows, "first_row": start + 1, "last_row": start + len(result.rows),
+    return {"rows": [_shown(row, bills) for row in result.rows], "first_row": start + 1,
+            "last_row": start + len(result.rows),
             "next_query": next_query, "first_query": params.urlencode() if start else None,
             "query_string": params.urlencode(), "files": len(q.files)}
+
+
+def _shown(row: dict[str, Any], bills: dict[str, str]) -> dict[str, Any]:
+    """A record as the table shows it, formatted here once (fifty rows of template filters cost
+    more than the query that found them)."""
+    currency = row.get("currency") or ""
+    occurred = row.get("occurred_at")
+    local = timezone.localtime(occurred) if occurred is not None else None
+    return {
+        **row, "bill_name": bills.get(row["bill_sha256"], row["bill_sha256"][:12]),
+        "day_text": row["business_day"].isoformat(), "kind_text": record_kind_label(row.get("record_kind")),
+        "amount_text": money(row.get("amount_minor"), currency), "fee_text": money(row.get("fee_minor"), currency),
+        "occurred_text": local.strftime("%Y-%m-%d %H:%M:%S") if local else MISSING,
+        "occurred_iso": local.isoformat() if local else "",
+    }
 
 
 @require_safe
