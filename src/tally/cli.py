@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expect-head", help="a head hash written down earlier: the log must still contain it")
     p = sub.add_parser("actions", help="list actions waiting for approval")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--remind", action="store_true",
+                   help="remind approvers now of those waiting longer than TALLY_APPROVAL_REMIND_HOURS "
+                        "(as the worker does; each at most once per that period)")
     p = sub.add_parser("approve", help="approve a proposed action as USER (never one's own)")
     p.add_argument("action_id", type=int)
     p.add_argument("--as", dest="user", required=True)
@@ -408,6 +411,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_actions(args: argparse.Namespace) -> int:
     from tally.services.approvals import waiting_rows
 
+    if args.remind:
+        from tally.services.break_alerts import remind_hours, remind_waiting
+
+        reminded = ", ".join(map(str, remind_waiting())) or "none"
+        print(f"reminded approvers of actions waiting over {remind_hours()} h: {reminded}",
+              file=sys.stderr if args.json else sys.stdout)
     rows = waiting_rows()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))

@@ -162,6 +162,9 @@ TALLY_ALERT_WEBHOOK_URL = os.environ.get("TALLY_ALERT_WEBHOOK_URL", "")
 TALLY_ALERT_WEBHOOK_SECRET = os.environ.get("TALLY_ALERT_WEBHOOK_SECRET", "")
 # New breaks at or above this amount (minor units; a plan may override it with alert_threshold_minor).
 TALLY_ALERT_BREAK_MINOR = int(os.environ.get("TALLY_ALERT_BREAK_MINOR", "0"))
+# A proposed action still waiting after this many hours is reminded again, at most once per this many
+# hours (the worker; `tally actions --remind`); 0 turns reminders off.
+TALLY_APPROVAL_REMIND_HOURS = int(os.environ.get("TALLY_APPROVAL_REMIND_HOURS", "24"))
 EMAIL_BACKEND = os.environ.get("TALLY_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("TALLY_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("TALLY_EMAIL_PORT", "25"))

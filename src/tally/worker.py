@@ -10,6 +10,9 @@ minute ``tick`` asks tally.services.acquisition what is due and enqueues it:
 - ``alert_late(source, day)`` once per source and day past its deadline without a bill;
 - ``run_plan_day(plan, day)`` when every side of a plan (``auto_run``, on by default) has its bill.
 
+Beside the tick, hourly ``reopen_due`` (suspended breaks whose review date came) and every five
+minutes ``remind_approvers`` (proposals waiting longer than TALLY_APPROVAL_REMIND_HOURS).
+
 A job holds a lease (tally.services.leases) on what it works on, so two workers never fetch the
 same source and day, nor run the same plan, at once; and it checks again that it is still due,
 since an earlier copy of it may have done the work. Jobs that a killed worker was in the middle
@@ -168,6 +171,14 @@ def register(huey: Huey) -> Tasks:
         from tally.services.workflow import reopen_due as reopen
 
         return reopen()
+
+    @huey.periodic_task(crontab(minute="*/5"), name="tally.remind_approvers")
+    def remind_approvers() -> int:
+        """Proposals waiting longer than TALLY_APPROVAL_REMIND_HOURS: one reminder, at most once per
+        that period for each (tally.services.break_alerts.remind_waiting; `tally actions --remind`)."""
+        from tally.services.break_alerts import remind_waiting
+
+        return len(remind_waiting())
 
     return Tasks(huey, tick, fetch_bill, scan_inbox, alert_late, run_plan_day)
 

@@ -62,6 +62,9 @@ class Action(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    # When approvers were last reminded that this proposal still waits (approval.reminder), so the
+    # worker reminds at most once per TALLY_APPROVAL_REMIND_HOURS.
+    reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")

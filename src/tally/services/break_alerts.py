@@ -5,6 +5,10 @@
   plan, else ``TALLY_ALERT_BREAK_MINOR``; 0 alerts every new break). One message per plan and
   day, not one per break; the webhook lists at most ``LISTED`` of them.
 - ``approval.waiting``: an action was proposed and waits for a second person.
+- ``approval.reminder``: proposals still waiting after ``TALLY_APPROVAL_REMIND_HOURS`` (default 24),
+  one message listing them; each proposal at most once per that many hours (``Action.reminded_at``,
+  claimed row by row, so two workers never remind of the same proposal twice). Sent by the worker
+  every few minutes and by ``tally actions --remind``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 
 from tally.breaks.models import Action, Break, Plan
 from tally.engine.plan import Plan as PlanSpec
@@ -74,15 +80,57 @@ def approval_waiting(action_id: int) -> notify.Delivery | None:
         return None
     if not (settings.TALLY_ALERT_EMAILS or settings.TALLY_ALERT_WEBHOOK_URL):
         return None
-    ids = sorted(int(pk) for pk in action.prior)
-    maker = action.maker.get_username() if action.maker else "-"
-    amount = (f"{format_minor(action.amount_minor, action.currency)} {action.currency}"
-              if action.amount_minor is not None and action.currency else "-")
+    data = _action_row(action)
+    maker, ids = data["maker"], data["breaks"]
     subject = f"{action.plan.name}: {action.kind} by {maker} waits for approval"
     body = (f"{maker} proposed {action.kind} on {len(ids)} break(s) of plan {action.plan.name} "
-            f"(amount {amount}).\n\nReason: {action.reason or '-'}\n\n"
+            f"(amount {_amount(action)}).\n\nReason: {action.reason or '-'}\n\n"
             f"An approver other than {maker} can approve or reject it in the approvals inbox.\n")
-    data = {"action": action.pk, "plan": action.plan.name, "kind": action.kind, "maker": maker,
-            "amount_minor": action.amount_minor, "currency": action.currency or None, "reason": action.reason,
-            "breaks": ids, "created_at": action.created_at.isoformat()}
     return notify.send("approval.waiting", subject, body, data)
+
+
+def _amount(action: Action) -> str:
+    if action.amount_minor is None or not action.currency:
+        return "-"
+    return f"{format_minor(action.amount_minor, action.currency)} {action.currency}"
+
+
+def _action_row(action: Action) -> dict[str, Any]:
+    return {"action": action.pk, "plan": action.plan.name, "kind": action.kind,
+            "maker": action.maker.get_username() if action.maker else "-", "amount_minor": action.amount_minor,
+            "currency": action.currency or None, "reason": action.reason,
+            "breaks": sorted(int(pk) for pk in action.prior), "created_at": action.created_at.isoformat()}
+
+
+def remind_hours() -> int:
+    return int(getattr(settings, "TALLY_APPROVAL_REMIND_HOURS", 24))
+
+
+def remind_waiting(now: dt.datetime | None = None) -> list[int]:
+    """Remind approvers of the proposals waiting longer than ``remind_hours()`` and not reminded
+    within that time: one ``approval.reminder`` message; returns the ids of the actions reminded."""
+    hours = remind_hours()
+    if hours <= 0 or not (settings.TALLY_ALERT_EMAILS or settings.TALLY_ALERT_WEBHOOK_URL):
+        return []
+    now = now or timezone.now()
+    since = now - dt.timedelta(hours=hours)
+    due = Q(state=Action.State.PROPOSED, created_at__lte=since) & (Q(reminded_at__isnull=True)
+                                                                   | Q(reminded_at__lte=since))
+    candidates = list(Action.objects.filter(due).order_by("created_at", "id").values_list("pk", flat=True))
+    # Claim each row on its own: whoever updates it first reminds of it; a second worker skips it.
+    claimed = [pk for pk in candidates if Action.objects.filter(due, pk=pk).update(reminded_at=now)]
+    if not claimed:
+        return []
+    actions = list(Action.objects.filter(pk__in=claimed).select_related("plan", "maker").order_by("created_at", "id"))
+    rows = [{**_action_row(a), "waiting_hours": int((now - a.created_at).total_seconds() // 3600)} for a in actions]
+    subject = f"{len(rows)} action(s) wait for approval for more than {hours} h"
+    lines = [f"  #{a.pk:<6} {a.plan.name:20} {a.kind:12} by {row['maker']:12} {_amount(a):>18}"
+             f"  waiting {row['waiting_hours']} h" for a, row in list(zip(actions, rows, strict=True))[:20]]
+    more = f"\n  … and {len(rows) - 20} more" if len(rows) > 20 else ""
+    body = (f"These proposals have waited for a second person for more than {hours} hours:\n\n"
+            + "\n".join(lines) + more +
+            "\n\nAn approver other than the maker can approve or reject them in the approvals inbox.\n")
+    data = {"hours": hours, "count": len(rows), "actions": rows[:LISTED], "truncated": len(rows) > LISTED}
+    notify.send("approval.reminder", subject, body, data)
+    log.info("approval reminder: %d action(s)", len(rows))
+    return claimed

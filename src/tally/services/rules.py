@@ -77,9 +77,13 @@ def spec_of(plan: Plan | str) -> tuple[Plan, PlanSpec]:
     return plan, PlanSpec.from_spec(plan.name, plan.spec)
 
 
-def open_breaks(plan: Plan, day: date | None = None, *, detected_on: date | None = None) -> QuerySet[Break]:
+def open_breaks(plan: Plan, day: date | None = None, *, detected_on: date | None = None,
+                last: date | None = None) -> QuerySet[Break]:
+    """The plan's open breaks of business ``day`` (through ``last`` when given), or all of them."""
     query = Break.objects.filter(plan=plan, status=Break.Status.OPEN)
-    if day is not None:
+    if day is not None and last is not None:
+        query = query.filter(day__range=(day, last))
+    elif day is not None:
         query = query.filter(day=day)
     if detected_on is not None:
         query = query.filter(detected_on=detected_on)
@@ -116,13 +120,14 @@ def evaluate(spec: PlanSpec, breaks: list[Break]) -> list[Outcome]:
 
 
 def apply_rules(plan: Plan | str, day: date | None = None, dry_run: bool = False, *,
-                detected_on: date | None = None) -> Applied:
-    """Run the plan's rules over its open breaks (of business ``day``, or detected on ``detected_on``)."""
+                detected_on: date | None = None, last: date | None = None) -> Applied:
+    """Run the plan's rules over its open breaks (of business ``day``, or days ``day`` … ``last``, or
+    detected on ``detected_on``)."""
     plan, spec = spec_of(plan)
     result = Applied(plan.name, dry_run)
     if not spec.rules:
         return result
-    breaks = list(open_breaks(plan, day, detected_on=detected_on))
+    breaks = list(open_breaks(plan, day, detected_on=detected_on, last=last))
     result.examined = len(breaks)
     for outcome in evaluate(spec, breaks):
         if outcome.finding is None:
@@ -134,7 +139,9 @@ def apply_rules(plan: Plan | str, day: date | None = None, dry_run: bool = False
     if any(rule.name == "cross_day" for rule in spec.rules):
         days = DayResult.objects.filter(plan=plan, cross_day__gt=0)
         one_day = day or detected_on
-        if one_day is not None:
+        if day is not None and last is not None:
+            days = days.filter(day__range=(day, last))
+        elif one_day is not None:
             days = days.filter(day=one_day)
         result.cross_day = list(days.order_by("day").values_list("day", "cross_day"))
     return result

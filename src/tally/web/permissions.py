@@ -18,6 +18,10 @@ ADD_SOURCE = "ingest.add_source"
 CHANGE_SOURCE = "ingest.change_source"
 ADD_BILL = "ingest.add_bill"  # upload bills, retry a fetch
 VIEW_FETCHES = "ingest.view_fetchattempt"
+# FX rates decide what the fx rule resolves without a second person, so changing them is an admin's
+# job (like a plan's tolerances): every role sees them, only admins (breaks.add_fxrate) import them.
+VIEW_FX_RATES = "breaks.view_fxrate"
+IMPORT_FX_RATES = "breaks.add_fxrate"
 
 View = Callable[..., HttpResponseBase]  # a page, a redirect or a streamed file
 

@@ -1,14 +1,15 @@
-"""URLs of the reports and automatic-rules pages (included by ``tally.web.urls``)."""
+"""URLs of the reports, automatic-rules and FX rates pages (included by ``tally.web.urls``)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from tally.web.views import reports, rules
+from tally.web.views import fxrates, reports, rules
 
 urlpatterns = [
     path("reports/", reports.report_index, name="report-index"),
     path("reports/<slug:name>/", reports.plan_report, name="plan-report"),
     path("reports/<slug:name>/<str:what>.<str:extension>", reports.plan_report_export, name="plan-report-export"),
     path("rules/<slug:name>/", rules.plan_rules, name="plan-rules"),
+    path("rates/", fxrates.rate_list, name="fx-rates"),
 ]

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 
 from tally.errors import BadState, NotAllowed, NotFound, OperationFailed, TallyError
-from tally.web.api import bills, browse, plans, runs, sources, workflow
+from tally.web.api import bills, browse, fxrates, plans, reports, rules, runs, sources, workflow
 from tally.web.api.auth import api_auth
 
 
@@ -37,7 +37,7 @@ ERRORS = {400: "The input was refused (error.code says why)", 401: "No valid tok
 api = TallyAPI(
     title="Tally",
     version="1",
-    description="Payment reconciliation: sources, bills, plans, runs, breaks. "
+    description="Payment reconciliation: sources, bills, plans, runs, breaks, rules, reports, FX rates. "
                 "Authenticate with `Authorization: Bearer <token>` (`tally token create USER`).",
     urls_namespace="api",
     auth=api_auth(),
@@ -87,3 +87,6 @@ api.add_router("/browse", browse.router)
 api.add_router("/breaks", workflow.breaks_router)
 api.add_router("/actions", workflow.actions_router)
 api.add_router("/approvals", workflow.approvals_router)
+api.add_router("/rules", rules.router)
+api.add_router("/reports", reports.router)
+api.add_router("/fx-rates", fxrates.router)
