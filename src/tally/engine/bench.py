@@ -31,7 +31,7 @@ PLAN = Plan("bench", ("ours",), ("theirs",), keys=("order_no", "refund_no", "rec
 def generate(folder: Path, rows: int) -> tuple[Path, Path]:
     """Two Parquet files in the lake schema; every 1000th key carries a planted break."""
     ours, theirs = folder / "ours.parquet", folder / "theirs.parquet"
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
     base = f"""
         select 'ours' as source, DATE '{DAY}' as business_day, 'payment' as record_kind,
                printf('O%010d', i) as order_no, NULL::VARCHAR as refund_no, printf('42%018d', i) as channel_txn_id,
@@ -75,7 +75,7 @@ copy (
 
 def _duckdb_sql(ours: Path, theirs: Path, out: Path) -> tuple[float, Any]:
     start = time.perf_counter()
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
     con.execute(HAND_WRITTEN.format(ours=ours, theirs=theirs, out=out / "breaks.parquet"))
     elapsed = time.perf_counter() - start
     rows = con.execute(f"select kind, order_no from read_parquet('{out / 'breaks.parquet'}')").fetchall()
@@ -122,7 +122,7 @@ def _measure(work: Callable[..., tuple[float, Any]], *args: Path) -> tuple[float
 
 def generate_days(folder: Path, rows: int, days: int) -> list[tuple[Path, Path]]:
     """A file pair per day; one key in 3000 crosses midnight (ours on day d, theirs on d + 1)."""
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
     files = []
     for n in range(days):
         day = DAY + timedelta(days=n)

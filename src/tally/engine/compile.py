@@ -23,9 +23,12 @@ of one side sharing a key are also marked ``duplicate``.
 from __future__ import annotations
 
 import os
+import re
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -53,6 +56,16 @@ def connect(engine: str) -> Any:
     if engine == "duckdb":
         con = ibis.duckdb.connect()
         con.raw_sql("SET enable_progress_bar = false")
+        # A day larger than memory spills its joins and aggregates here instead of failing
+        # (TMPDIR moves it; TALLY_ENGINE_MEMORY, e.g. "4GB", caps DuckDB below its 80 % of RAM).
+        spill = Path(tempfile.gettempdir()) / "tally-spill"
+        spill.mkdir(exist_ok=True)
+        con.raw_sql(f"SET temp_directory = '{spill}'")
+        if limit := os.environ.get("TALLY_ENGINE_MEMORY"):
+            if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit.strip(), re.IGNORECASE):
+                raise ConfigError("BAD_ENGINE_MEMORY", f"TALLY_ENGINE_MEMORY={limit!r} is not a size",
+                                  hint='a size such as "4GB" or "512MB"')
+            con.raw_sql(f"SET memory_limit = '{limit.strip()}'")
         return con
     if engine == "spark":
         if not _SPARK:
