@@ -270,8 +270,10 @@ def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: li
             reason = _reason(plan, group["why"])
             rows += [{**row, "outcome": outcome, "reason": reason} for row in group["rows"] or []]
     _mark_one_sided_duplicates(rows, plan)
+    recent = _recent(carried, plan, day)
     if plan.candidates:
-        _match_candidates(rows, plan, counts)
+        # In Python after the query, whatever the engine: candidates are the same on DuckDB and Spark.
+        candidates.match(rows, plan.candidates, counts, {"o_": ours.paths, "t_": theirs.paths}, recent or [])
     breaks = [row for row in rows if row["outcome"] in BREAKS]
     waiting = [row for row in rows if row["outcome"] == "pending"]
     full = {"o_": _full_records(con, ours.paths, breaks + waiting, "o_"),
@@ -283,6 +285,11 @@ def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: li
                 for row in waiting
                 for prefix, side, paths in (("o_", "ours", ours.paths), ("t_", "theirs", theirs.paths))
                 if row[f"{prefix}line_no"] is not None]
+    if recent is not None:  # one-sided breaks, today's and earlier ones, while they may join a group
+        assert plan.candidates is not None
+        to_carry += candidates.still_recent(recent, [row for row in breaks if row["outcome"] != "mismatch"],
+                                            lambda row: _record_of(row, full), {"o_": ours.paths, "t_": theirs.paths},
+                                            day, plan.carry_over_days, plan.candidates)
     to_carry.sort(key=lambda r: (r["side"], r["path"], r["line_no"]))
     cross_day = sum(group["cross"] or 0 for group in summary if OUTCOMES[group["outcome"]] == "matched")
     return DayOutcome(plan.name, day, counts["matched"], counts["pending"], found, cross_day=cross_day,
@@ -306,25 +313,16 @@ def totals(files: list[str], engine: str = "duckdb", filters: Filters = ()) -> d
     return {row.pop("currency"): {k: int(v or 0) for k, v in row.items()} for row in rows}
 
 
-def _match_candidates(rows: list[dict[str, Any]], plan: Plan, counts: Counter[str]) -> None:
-    """Pair unpaired records by amount, date window and text (engine.candidates): a unique best
-    pair counts as matched; other candidates are kept on the rows as suggestions."""
-    assert plan.candidates is not None
-    one_sided = [row for row in rows if row["outcome"] in ("short", "long", "pending")]
-    pairs, suggestions = candidates.pair(one_sided, plan.candidates)
-    for o, t in pairs:
-        for row in (one_sided[o], one_sided[t]):
-            counts["pending"] -= row["outcome"] == "pending"
-            row["outcome"] = "candidate"
-        counts["matched"] += 1
-    for n, others in suggestions.items():
-        one_sided[n]["suggestions"] = [_lean(one_sided[m]) for m in others]
-
-
-def _lean(row: dict[str, Any]) -> dict[str, Any]:
-    prefix = "o_" if row["t_line_no"] is None else "t_"
-    names = ("business_day", "order_no", "amount_minor", "currency", "line_no")
-    return {"side": "ours" if prefix == "o_" else "theirs", **{name: row[f"{prefix}{name}"] for name in names}}
+def _recent(carried: pa.Table | None, plan: Plan, day: date) -> list[dict[str, Any]] | None:
+    """Earlier days' one-sided breaks that may still be members of a group (plans with
+    ``candidates.group_max``; None for other plans, which carry none)."""
+    if plan.candidates is None or plan.candidates.group_max < 2:
+        return None
+    if carried is None or not carried.num_rows:
+        return []
+    sides = pa.array(sorted(candidates.RECENT.values()))
+    records = carried.filter(pc.is_in(carried.column("side"), value_set=sides)).to_pylist()
+    return [r for r in records if candidates.within_reach(r, day, plan.carry_over_days, plan.candidates)]
 
 
 def _mark_one_sided_duplicates(rows: list[dict[str, Any]], plan: Plan) -> None:
@@ -365,13 +363,21 @@ def _full_records(con: Any, files: list[str], rows: list[dict[str, Any]],
     return found
 
 
+def _record_of(row: dict[str, Any], full: dict[str, dict[tuple[int, int], dict[str, Any]]]) -> dict[str, Any]:
+    """A one-sided row's full lake record (an earlier day's break carried for groups holds its own)."""
+    if "record" in row:
+        return dict(row["record"])
+    prefix = "o_" if row["t_line_no"] is None else "t_"
+    return dict(full[prefix][(row[f"{prefix}file"], row[f"{prefix}line_no"])])
+
+
 def _break(row: dict[str, Any], full: dict[str, dict[tuple[int, int], dict[str, Any]]]) -> BreakFound:
     def record(prefix: str) -> dict[str, Any] | None:
         line = row[f"{prefix}line_no"]
         return None if line is None else full[prefix][(row[f"{prefix}file"], line)]
 
     ours, theirs = record("o_"), record("t_")
-    suggestions = tuple(row.get("suggestions", ()))
+    suggestions = candidates.stored(row, lambda member: _record_of(member, full))
     side = ours or theirs
     assert side is not None
     return BreakFound(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tally.engine.candidates import Candidates
+from tally.engine.groups import MAX_MEMBERS
 from tally.engine.rules import Rule, parse_rules
 from tally.errors import ConfigError
 from tally.records import COLUMNS
@@ -152,11 +153,13 @@ def _candidates(value: Any, where: str, file: str | None) -> Candidates | None:
     if value is None:
         return None
     field = f"{where}.candidates"
-    if not isinstance(value, dict) or set(value) - {"window_days", "text", "min_similarity"}:
-        raise ConfigError("BAD_PLAN", f"{field} takes window_days, text and min_similarity", file=file, field=field)
+    if not isinstance(value, dict) or set(value) - {"window_days", "text", "min_similarity", "group_max"}:
+        raise ConfigError("BAD_PLAN", f"{field} takes window_days, text, min_similarity and group_max", file=file,
+                          field=field)
     window = value.get("window_days", 2)
     text = value.get("text", ["order_no"])
     similarity = value.get("min_similarity", 0)
+    group_max = value.get("group_max", 0)
     if not isinstance(window, int) or isinstance(window, bool) or window < 0:
         raise ConfigError("BAD_PLAN", f"{field}.window_days must be a whole number ≥ 0", file=file, field=field)
     if not isinstance(text, list) or not all(t in KEYABLE for t in text):
@@ -164,4 +167,9 @@ def _candidates(value: Any, where: str, file: str | None) -> Candidates | None:
                           field=field)
     if not isinstance(similarity, int | float) or not 0 <= similarity <= 1:
         raise ConfigError("BAD_PLAN", f"{field}.min_similarity must be between 0 and 1", file=file, field=field)
-    return Candidates(window, tuple(text), float(similarity))
+    if (not isinstance(group_max, int) or isinstance(group_max, bool)
+            or not (group_max == 0 or 2 <= group_max <= MAX_MEMBERS)):
+        raise ConfigError("BAD_PLAN", f"{field}.group_max must be 0 (no groups) or a whole number from 2 to "
+                          f"{MAX_MEMBERS}, not {group_max!r}", file=file, field=f"{field}.group_max",
+                          hint="the most records of one side whose amounts may add up to one record of the other")
+    return Candidates(window, tuple(text), float(similarity), group_max)

@@ -188,6 +188,13 @@ def _jsonable(record: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in record.items()}
 
 
+def _stored_suggestion(suggestion: dict[str, Any]) -> dict[str, Any]:
+    """One record of the other side, or a group of them (tally.engine.candidates), as JSON."""
+    if "group" in suggestion:
+        return {**suggestion, "group": [_jsonable(member) for member in suggestion["group"]]}
+    return _jsonable(suggestion) or {}
+
+
 @transaction.atomic
 def _publish(plan: Plan, outcome: DayOutcome, inputs: Inputs, run: Run | None) -> None:
     counts = outcome.counts()
@@ -213,7 +220,7 @@ def _publish(plan: Plan, outcome: DayOutcome, inputs: Inputs, run: Run | None) -
                       "record_kind": item.record_kind, "order_no": item.order_no or "",
                       "refund_no": item.refund_no or "", "currency": item.currency, **amounts,
                       "ours": _jsonable(item.ours), "theirs": _jsonable(item.theirs),
-                      "suggestions": [_jsonable(s) for s in item.suggestions]},
+                      "suggestions": [_stored_suggestion(s) for s in item.suggestions]},
         )
     # A re-run that no longer finds an open break removes it if nobody touched it; one with work on
     # it (an assignee, comments, evidence, past actions) is resolved by the rule "rerun", recorded.

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from tally.breaks.models import Action, Break
 from tally.errors import TallyError
-from tally.services import access, approvals, audit, evidence, workflow
+from tally.services import access, approvals, audit, evidence, suggestions, workflow
 from tally.services.kinds import UNDOABLE
 from tally.web.workflow_forms import WRITE_OFF_LABELS, ActionForm, AssignForm, AttachForm, CommentForm
 from tally.web.workflow_labels import ACTION_KINDS, error_text
@@ -64,6 +64,8 @@ def context(request: HttpRequest, brk: Break) -> dict[str, Any]:
         "history": audit.history(brk),
         "assignees": assignees(brk) if can_act else [],
         "write_off_codes": list(WRITE_OFF_LABELS.items()),
+        # Candidate counterparts (one record or a group), confirmed by a manual match.
+        "suggestions": suggestions.suggested(brk) if brk.suggestions else [],
     }
 
 
