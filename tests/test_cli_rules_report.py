@@ -113,3 +113,13 @@ def test_an_unknown_rule_is_refused_with_its_code(tmp_path: Path, capsys: pytest
 def test_report_of_an_unknown_plan(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "--plan", "nope", "--day", "2024-05-01"]) == 2
     assert "error[UNKNOWN_PLAN]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_day_beyond_the_kept_range_is_refused_not_a_traceback(day: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Found by trying: the statement's cut-off of the day after 9999-12-31 overflowed (error[INTERNAL]).
+    assert main(["report", "--plan", "any", "--day", day]) == 2
+    err = capsys.readouterr().err
+    assert "error[BAD_ARGUMENTS]" in err
+    assert "outside the business days Tally keeps (1900-01-01 to 2999-12-31)" in err
+    assert "Traceback" not in err

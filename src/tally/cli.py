@@ -17,15 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from tally.errors import ConfigError, TallyError
+from tally.records import EARLIEST_DAY, LATEST_DAY
 
 log = logging.getLogger("tally.cli")
 
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise argparse.ArgumentTypeError(
+            f"{text} is outside the business days Tally keeps ({EARLIEST_DAY} to {LATEST_DAY})")
+    return day
 
 
 class _Parser(argparse.ArgumentParser):

@@ -7,10 +7,14 @@ batches of bounded size so a bill of any length is parsed in bounded memory.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
 from typing import Any
 
 import pyarrow as pa
 
+# The business days Tally accepts from a person (CLI, API): a day's neighbours and its cut-off
+# times must stay representable in Python and in the database.
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 RECORD_KINDS = ("payment", "refund", "fee", "payout", "adjustment", "other")
 
 SCHEMA = pa.schema(

@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 from tally.ingest.models import Source
 from tally.services.browsing import MAX_DAYS, Filters
 from tally.web import labels
+from tally.web.fields import BusinessDayField
 
 SORTS = {
     "line_no": pgettext_lazy("sort", "line in the bill"),
@@ -28,8 +29,8 @@ def _choices(table: dict[str, Any]) -> list[tuple[str, Any]]:
 class BrowseForm(forms.Form):
     source = forms.ModelChoiceField(queryset=Source.objects.order_by("name"), to_field_name="name",
                                     label=_("Source"), empty_label=None)
-    first = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    last = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    first = BusinessDayField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    last = BusinessDayField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
                            help_text=_("empty: the same day"))
     q = forms.CharField(required=False, max_length=128, label=_("Order, refund or transaction no."),
                         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))

@@ -13,6 +13,7 @@ from tally.breaks.models import Break, Plan
 from tally.ingest.models import Bill, Source
 from tally.services.workflow import aged
 from tally.web import labels
+from tally.web.fields import BusinessDayField
 
 
 def _choices(table: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -30,7 +31,7 @@ class BreakFilter(forms.Form):
         queryset=Plan.objects.all(), to_field_name="name", required=False, empty_label=_("all"),
         label=_("Plan"),
     )
-    day = forms.DateField(required=False, label=_("Day"),
+    day = BusinessDayField(required=False, label=_("Day"),
                           widget=forms.DateInput(attrs={"type": "date"}))
     kind = forms.ChoiceField(choices=_choices(labels.BREAK_KINDS), required=False, label=_("Kind"))
     status = forms.ChoiceField(choices=_choices(labels.BREAK_STATUSES), required=False, label=_("Status"))

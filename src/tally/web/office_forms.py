@@ -9,14 +9,15 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from tally.web.fields import BusinessDayField
 from tally.web.roles import ROLES
 
 MAX_RUN_DAYS = 366
 
 
 class RunForm(forms.Form):
-    first = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    last = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    first = BusinessDayField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    last = BusinessDayField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
                            help_text=_("empty: the same day"))
 
     def clean(self) -> dict[str, Any]:
@@ -34,7 +35,7 @@ class RunForm(forms.Form):
 class PlanEditForm(forms.Form):
     text = forms.CharField(label=_("Declaration (TOML)"), widget=forms.Textarea(attrs={
         "rows": 22, "spellcheck": "false", "class": "code-input", "autocapitalize": "off"}))
-    day = forms.DateField(label=_("Day for the dry run"), required=False,
+    day = BusinessDayField(label=_("Day for the dry run"), required=False,
                           widget=forms.DateInput(attrs={"type": "date"}))
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import pgettext_lazy
 from tally.errors import TallyError
 from tally.money import to_minor
 from tally.services.kinds import WRITE_OFF_CODES
+from tally.web.fields import BusinessDayField
 
 # 核销 reason codes as the screen shows them (the stored code stays English).
 WRITE_OFF_LABELS: dict[str, Any] = {
@@ -50,7 +51,7 @@ class ActionForm(forms.Form):
     reason_code = forms.ChoiceField(required=False, label=_("Reason code"),
                                     choices=[("", "—"), *WRITE_OFF_LABELS.items()])
     amount = forms.CharField(required=False, max_length=32, label=_("Amount"))
-    until = forms.DateField(required=False, label=_("Review date"), widget=_date_input())
+    until = BusinessDayField(required=False, label=_("Review date"), widget=_date_input())
     status = forms.CharField(required=False, max_length=32, label=_("Status to write back"))
     notify = forms.BooleanField(required=False, label=_("Send to the merchant's system"))
     with_ids = forms.CharField(required=False, max_length=2000, label=_("Match with breaks (ids)"))
@@ -105,7 +106,7 @@ class BulkForm(forms.Form):
     reason = forms.CharField(required=False, max_length=2000, label=pgettext_lazy("action", "Reason"))
     reason_code = forms.ChoiceField(required=False, label=_("Reason code"),
                                     choices=[("", "—"), *WRITE_OFF_LABELS.items()])
-    until = forms.DateField(required=False, label=_("Review date"), widget=_date_input())
+    until = BusinessDayField(required=False, label=_("Review date"), widget=_date_input())
     assignee = forms.CharField(required=False, max_length=150, label=_("Assignee"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -15,6 +15,7 @@ from ninja import Field, Query, Router, Schema
 
 from tally.engine.plan import Plan as PlanSpec
 from tally.errors import ConfigError
+from tally.records import EARLIEST_DAY, LATEST_DAY
 from tally.services import access, report_export, reports
 from tally.web.api.answers import errors
 from tally.web.api.auth import require
@@ -23,14 +24,11 @@ from tally.web.api.plans import visible
 router = Router(tags=["reports"])
 VIEW = access.VIEW  # the reports page
 MAX_DAYS = 31  # each day reads the lake's totals of every source of the plan
-# Business days a statement can be asked for: its 挂账 cut-offs are the ends of the day before and of
-# the day itself, which must be times the database can hold (a documented 422 outside).
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
 class Days(Schema):
-    first: date = Field(..., ge=EARLIEST, le=LATEST)
-    last: date | None = Field(None, ge=EARLIEST, le=LATEST)  # default: first
+    first: date = Field(..., ge=EARLIEST_DAY, le=LATEST_DAY)
+    last: date | None = Field(None, ge=EARLIEST_DAY, le=LATEST_DAY)  # default: first
 
 
 class Figure(Schema):

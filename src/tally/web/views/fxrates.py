@@ -25,6 +25,7 @@ from tally.breaks.models import FxRate
 from tally.errors import InputRejected, TallyError
 from tally.money import currency_code
 from tally.services import fxrates
+from tally.web.fields import BusinessDayField
 from tally.web.permissions import IMPORT_FX_RATES, VIEW_FX_RATES, requires
 from tally.web.uploads import PerFileLimit, TooLarge
 from tally.web.views.requests import HtmxHttpRequest
@@ -42,7 +43,7 @@ def _currency(value: str) -> str:
 
 
 class RateFilters(forms.Form):
-    day = forms.DateField(required=False, label=gettext_lazy("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = BusinessDayField(required=False, label=gettext_lazy("Day"), widget=forms.DateInput(attrs={"type": "date"}))
     base = forms.CharField(required=False, max_length=3, label=gettext_lazy("Base currency"),
                            widget=forms.TextInput(attrs={"size": 4, "autocomplete": "off"}))
     quote = forms.CharField(required=False, max_length=3, label=gettext_lazy("Quote currency"),

@@ -23,6 +23,7 @@ from tally.money import format_minor
 from tally.services import access, listing, report_export, reports
 from tally.web import labels
 from tally.web.charts import Series, stacked_bars
+from tally.web.fields import BusinessDayField
 from tally.web.permissions import VIEW_BREAKS, requires
 
 AGING_LABELS = {"0-1": gettext_lazy("0–1 days"), "2-7": gettext_lazy("2–7 days"), "8-30": gettext_lazy("8–30 days"),
@@ -32,7 +33,7 @@ CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
 
 
 class DayForm(forms.Form):
-    day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    day = BusinessDayField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 def visible_plan(request: HttpRequest, name: str) -> Plan:

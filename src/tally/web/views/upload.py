@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from tally.errors import TallyError
 from tally.ingest.models import Bill, Source
 from tally.services.importing import import_bill
+from tally.web.fields import BusinessDayField
 from tally.web.permissions import ADD_BILL, requires
 from tally.web.uploads import PerFileLimit, TooLarge
 from tally.web.views.requests import HtmxHttpRequest
@@ -30,7 +31,7 @@ from tally.web.views.requests import HtmxHttpRequest
 class UploadForm(forms.Form):
     source = forms.ModelChoiceField(queryset=Source.objects.exclude(kind="sql").order_by("name"),
                                     to_field_name="name", label=gettext_lazy("Source"))
-    day = forms.DateField(required=False, label=gettext_lazy("Business day"),
+    day = BusinessDayField(required=False, label=gettext_lazy("Business day"),
                           help_text=gettext_lazy("Only when the files cannot tell (an empty bill)."),
                           widget=forms.DateInput(attrs={"type": "date"}))
 
