@@ -147,7 +147,10 @@ def _side(con: Any, side: SideInput, prefix: str, plan: Plan, day: date, dup_key
     else:
         table = table.mutate(dup=ibis.literal(False))
     table = table.mutate(dn=table.business_day.epoch_days())
-    return table.rename({f"{prefix}{name}": name for name in table.columns})
+    # Only what the join and the comparison need: the rows kept (breaks, pending, one-sided) get
+    # their whole records from the lake afterwards, so the join's tables stay narrow.
+    joined = dict.fromkeys([*[f"k_{key}" for key in plan.keys], *plan.compare, "line_no", "file", "dup", "dn"])
+    return table.select(*joined).rename({f"{prefix}{name}": name for name in joined})
 
 
 def _differs(joined: ir.Table, name: str, plan: Plan) -> ir.BooleanValue:
@@ -198,8 +201,8 @@ def _classified(con: Any, plan: Plan, day: date, ours: SideInput, theirs: SideIn
 
 def _summary(classified: ir.Table, plan: Plan) -> ir.Table:
     """One row per outcome and reason: counts, and the records of every row that is not a pair."""
-    lean = [*_columns(plan), "file"]
-    payload = ibis.struct({f"{side}{name}": classified[f"{side}{name}"] for side in ("o_", "t_") for name in lean})
+    payload = ibis.struct({f"{side}{name}": classified[f"{side}{name}"] for side in ("o_", "t_")
+                           for name in ("file", "line_no")})
     # The records of unpaired rows: breaks, and the one-sided rows that duplicate checks need.
     keep = (classified.outcome >= 2) | (classified.why >= 100)
     # The CASE guard builds a record only for the rows kept (nearly none), not for every pair.
@@ -269,6 +272,10 @@ def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: li
         if group["outcome"] >= 2 or group["why"] >= 100:
             reason = _reason(plan, group["why"])
             rows += [{**row, "outcome": outcome, "reason": reason} for row in group["rows"] or []]
+    full = {"o_": _full_records(con, ours.paths, rows, "o_"), "t_": _full_records(con, theirs.paths, rows, "t_")}
+    _release(con, engine)
+    for row in rows:
+        _fill(row, full, _columns(plan))
     _mark_one_sided_duplicates(rows, plan)
     recent = _recent(carried, plan, day)
     if plan.candidates:
@@ -276,9 +283,6 @@ def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: li
         candidates.match(rows, plan.candidates, counts, {"o_": ours.paths, "t_": theirs.paths}, recent or [])
     breaks = [row for row in rows if row["outcome"] in BREAKS]
     waiting = [row for row in rows if row["outcome"] == "pending"]
-    full = {"o_": _full_records(con, ours.paths, breaks + waiting, "o_"),
-            "t_": _full_records(con, theirs.paths, breaks + waiting, "t_")}
-    _release(con, engine)
     found = sorted((_break(row, full) for row in breaks), key=lambda b: repr(b.key))
     to_carry = [{**full[prefix][(row[f"{prefix}file"], row[f"{prefix}line_no"])], "side": side,
                  "path": paths[row[f"{prefix}file"]]}
@@ -361,6 +365,15 @@ def _full_records(con: Any, files: list[str], rows: list[dict[str, Any]],
         picked = picked.select(SCHEMA.names).cast(SCHEMA)
         found |= {(file, record["line_no"]): record for record in picked.to_pylist()}
     return found
+
+
+def _fill(row: dict[str, Any], full: dict[str, dict[tuple[int, int], dict[str, Any]]], columns: list[str]) -> None:
+    """A kept row's fields (``o_order_no``, ``t_amount_minor`` …) from its records, None for a missing side."""
+    for prefix in ("o_", "t_"):
+        line = row[f"{prefix}line_no"]
+        record = None if line is None else full[prefix][(row[f"{prefix}file"], line)]
+        row.update({f"{prefix}{name}": None if record is None else record[name] for name in columns
+                    if name != "line_no"})
 
 
 def _record_of(row: dict[str, Any], full: dict[str, dict[tuple[int, int], dict[str, Any]]]) -> dict[str, Any]:
