@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from tally.breaks.models import DayResult, Run
 from tally.errors import ConfigError, NotFound
@@ -107,7 +107,7 @@ def run_detail(request: HttpRequest, run_id: int) -> dict[str, Any]:
 
 @router.post("/", response={202: JobOut}, auth=needs(START_RUN),
              summary="Start a run of a plan over days (queued for the worker)")
-def run_start(request: HttpRequest, body: StartRun) -> tuple[int, dict[str, Any]]:
+def run_start(request: HttpRequest, body: StartRun) -> Status[dict[str, Any]]:
     require(request, START_RUN)
     plan = visible(request, body.plan)
     last = body.last or body.first
@@ -116,7 +116,7 @@ def run_start(request: HttpRequest, body: StartRun) -> tuple[int, dict[str, Any]
     if (last - body.first).days + 1 > MAX_RUN_DAYS:
         raise ConfigError("RANGE_TOO_LONG", f"a run covers at most {MAX_RUN_DAYS} days", field="last")
     job = jobs.start_run(plan, body.first, last, request.user)
-    return 202, _job(RunJob.objects.select_related("plan").get(pk=job.pk))
+    return Status(202, _job(RunJob.objects.select_related("plan").get(pk=job.pk)))
 
 
 @router.get("/jobs/{job_id}", response=JobOut, summary="How a run started here is going")
