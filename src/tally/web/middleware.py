@@ -5,8 +5,9 @@ structured log line per request.
   preferences page win over the browser's; times render in that zone everywhere.
 - ``SecurityHeaders``: a Content-Security-Policy without inline scripts (the app's JavaScript is
   in static files), and a Permissions-Policy; Django's SecurityMiddleware sets the rest. A body
-  over ``TALLY_REQUEST_MAX_BYTES`` is refused with 413 before any view reads it; an /api/ URL
-  no route takes answers a JSON 404, not the HTML page.
+  over ``TALLY_REQUEST_MAX_BYTES`` is refused with 413 before any view reads it; a NUL character
+  in the path, a query string or a JSON body with 400 (PostgreSQL cannot hold one in text: it would be a
+  500 deep inside a filter); an /api/ URL no route takes answers a JSON 404, not the HTML page.
 - ``RequestLog``: one JSON line per request on the ``tally.requests`` logger: method, path (no
   query string: it may carry search terms), status, duration, user id. Never a header, a cookie
   or a body, so no secret or token can reach the log.
@@ -24,6 +25,8 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone, translation
+
+from tally.errors import InputRejected
 
 log = logging.getLogger("tally.requests")
 
@@ -71,7 +74,7 @@ class SecurityHeaders:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = _too_large(request) or self.get_response(request)
+        response = _too_large(request) or _nul(request) or self.get_response(request)
         if response.status_code == 404 and request.path.startswith("/api/") and \
                 response.get("Content-Type", "").startswith("text/html"):
             # A URL under /api/ that no route takes (e.g. /api/runs/-1) answers like the API does.
@@ -95,6 +98,20 @@ def _too_large(request: HttpRequest) -> HttpResponse | None:
         return HttpResponse(f"The request is larger than the limit of {limit} bytes.\n", status=413,
                             content_type="text/plain; charset=utf-8")
     return None
+
+
+def _nul(request: HttpRequest) -> HttpResponse | None:
+    """A NUL character in the path, the query string or a JSON body is refused (400) before any view."""
+    in_query = "\x00" in request.path or any(
+        "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists())
+    in_json = request.content_type == "application/json" and (b"\\u0000" in request.body or b"\x00" in request.body)
+    if not (in_query or in_json):
+        return None
+    refused = InputRejected("NUL_CHARACTER", "the request contains a NUL character (\\u0000), which no text may hold",
+                            hint="remove it and send the request again")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": refused.message, "error": refused.as_dict()}, status=400)
+    return HttpResponse(f"{refused.message}.\n", status=400, content_type="text/plain; charset=utf-8")
 
 
 class RequestLog:
