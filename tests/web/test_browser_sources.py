@@ -1,5 +1,5 @@
 """Adding a channel in a real browser: upload a GB18030 sample → adjust the mapping → preview with
-a bad row → save; then a bill of the new source is imported through the service layer."""
+a bad row → save; then a bill of the new source is imported through the service layer (en and zh-hans)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,15 @@ SAMPLE = (
 )
 
 
-def test_upload_adjust_preview_save_then_import(live_server, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("language", "suffix", "words"), [
+    ("en", "", {"new": "New table source", "detect": "Upload and detect",
+                "header": "Header found on line 3: 6 columns.", "preview": "Preview", "read": "3 rows read",
+                "save": "Save source", "saved": "saved as version 1"}),
+    ("zh-hans", ".zh-hans", {"new": "新建表格账源", "detect": "上传并识别", "header": "表头在第 3 行：共 6 列。",
+                             "preview": "预览", "read": "已读取 3 行", "save": "保存账源", "saved": "已保存为版本 1"}),
+])
+def test_upload_adjust_preview_save_then_import(live_server, tmp_path: Path, language: str, suffix: str,
+                                                words: dict[str, str]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     make_user("ingest.view_source", "ingest.add_source", "ingest.change_source", "ingest.view_bill",
@@ -44,20 +52,22 @@ def test_upload_adjust_preview_save_then_import(live_server, tmp_path: Path) -> 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
-            context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": live_server.url}])
+            context = browser.new_context(viewport={"width": 1366, "height": 900},
+                                          locale="zh-CN" if language == "zh-hans" else "en-GB")
+            context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language,
+                                  "url": live_server.url}])
             page = context.new_page()
             page.goto(f"{live_server.url}/sources/")
-            page.get_by_label("Username").fill("maker")
-            page.get_by_label("Password").fill(PASSWORD)
+            page.locator("#id_username").fill("maker")
+            page.locator("#id_password").fill(PASSWORD)
             page.locator("form.stack button[type=submit]").click()
             expect(page).to_have_url(f"{live_server.url}/sources/")
 
-            page.get_by_role("link", name="New table source").click()
+            page.get_by_role("link", name=words["new"]).click()
             page.set_input_files("#id_sample", str(sample))
-            page.get_by_role("button", name="Upload and detect").click()
+            page.get_by_role("button", name=words["detect"]).click()
             expect(page).to_have_url(re.compile(r"/sources/new/[\w-]+/$"))
-            expect(page.locator("#file-heading + .hint")).to_contain_text("Header found on line 3: 6 columns.")
+            expect(page.locator("#file-heading + .hint")).to_contain_text(words["header"])
             expect(page.locator("#id_encoding")).to_have_value("gb18030")
             expect(page.locator("#id_col_order_no")).to_have_value("商户订单号")
             expect(page.locator("#id_col_occurred_at")).to_have_value("下单时间")
@@ -66,9 +76,9 @@ def test_upload_adjust_preview_save_then_import(live_server, tmp_path: Path) -> 
             page.locator("#id_name").fill("mall_orders")
             page.locator("#id_currency").fill("CNY")
             page.select_option("#id_col_refund_no", "")
-            page.get_by_role("button", name="Preview").click()  # htmx swaps the form with its preview
+            page.get_by_role("button", name=words["preview"]).click()  # htmx swaps the form with its preview
             preview = page.locator("section.preview")
-            expect(preview).to_contain_text("3 rows read")
+            expect(preview).to_contain_text(words["read"])
             errors = preview.locator("table.errors tbody tr")
             expect(errors).to_have_count(1)
             expect(errors.first).to_contain_text("BAD_AMOUNT")
@@ -78,13 +88,13 @@ def test_upload_adjust_preview_save_then_import(live_server, tmp_path: Path) -> 
             expect(records).to_have_count(2)
             expect(records.nth(1)).to_contain_text("-2.00")
             expect(page.locator("#id_currency")).to_have_value("CNY")  # the swapped form keeps the choices
-            page.screenshot(path=SCREENSHOTS / "source-preview.png", full_page=True)
+            page.screenshot(path=SCREENSHOTS / f"source-preview{suffix}.png", full_page=True)
 
-            page.get_by_role("button", name="Save source").click()
+            page.get_by_role("button", name=words["save"]).click()
             expect(page).to_have_url(f"{live_server.url}/sources/mall_orders/")
             expect(page.locator("h1")).to_contain_text("mall_orders")
             expect(page.locator("table.versions tbody tr")).to_have_count(1)
-            expect(page.locator(".notice")).to_contain_text("saved as version 1")
+            expect(page.locator(".notice")).to_contain_text(words["saved"])
         finally:
             browser.close()
 

@@ -1,5 +1,6 @@
 """Uploading bills in a real browser: from a calendar cell to the upload page, two files dropped on
-the drop zone, one imported and one rejected with its error code; the cell then shows the bill."""
+the drop zone, one imported and one rejected with its error code; the cell then shows the bill
+(en and zh-hans)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,14 @@ DROP = """([files]) => {
 }"""
 
 
-def test_drop_two_files_one_imported_one_rejected(live_server) -> None:
+@pytest.mark.parametrize(("language", "suffix", "words"), [
+    ("en", "", {"upload": "Upload", "import": "Import", "imported": "imported", "rejected": "rejected",
+                "calendar": "Calendar"}),
+    ("zh-hans", ".zh-hans", {"upload": "上传", "import": "导入", "imported": "已导入", "rejected": "已拒收",
+                             "calendar": "账单日历"}),
+])
+def test_drop_two_files_one_imported_one_rejected(live_server, language: str, suffix: str,
+                                                  words: dict[str, str]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     make_user("ingest.view_bill", "ingest.add_bill", "ingest.view_fetchattempt", username="maker")
@@ -40,19 +48,21 @@ def test_drop_two_files_one_imported_one_rejected(live_server) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
-            context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": live_server.url}])
+            context = browser.new_context(viewport={"width": 1366, "height": 900},
+                                          locale="zh-CN" if language == "zh-hans" else "en-GB")
+            context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language,
+                                  "url": live_server.url}])
             page = context.new_page()
             page.goto(f"{live_server.url}/calendar/")
-            page.get_by_label("Username").fill("maker")
-            page.get_by_label("Password").fill(PASSWORD)
+            page.locator("#id_username").fill("maker")
+            page.locator("#id_password").fill(PASSWORD)
             page.locator("form.stack button[type=submit]").click()
             expect(page).to_have_url(f"{live_server.url}/calendar/")
 
             cell = page.locator(f"#bank-{day:%Y-%m-%d}")
             expect(cell).to_have_class(re.compile(r"cal-(missing|late|not_ready)"))
             cell.locator("summary").click()
-            cell.get_by_role("link", name="Upload").click()
+            cell.get_by_role("link", name=words["upload"]).click()
             expect(page).to_have_url(re.compile(rf"/bills/upload/\?source=bank&day={day:%Y-%m-%d}$"))
             expect(page.locator("#id_source")).to_have_value("bank")
 
@@ -60,20 +70,20 @@ def test_drop_two_files_one_imported_one_rejected(live_server) -> None:
                                                     {"name": "bank-bad.csv", "text": bad}]])
             page.dispatch_event("[data-dropzone]", "drop", {"dataTransfer": transfer})
             expect(page.locator(".dropzone-files")).to_have_text("bank-good.csv, bank-bad.csv")
-            page.get_by_role("button", name="Import").click()
+            page.get_by_role("button", name=words["import"]).click()
 
             results = page.locator("table.upload-results tbody tr")
             expect(results).to_have_count(2)
             imported = page.locator('tr[data-file="bank-good.csv"]')
-            expect(imported).to_contain_text("imported")
+            expect(imported).to_contain_text(words["imported"])
             expect(imported).to_contain_text(f"data_bank_{day:%Y%m%d}_01.csv")
             rejected = page.locator('tr[data-file="bank-bad.csv"]')
-            expect(rejected).to_contain_text("rejected")
+            expect(rejected).to_contain_text(words["rejected"])
             expect(rejected.locator("code")).to_have_text("BAD_AMOUNT")
-            page.screenshot(path=SCREENSHOTS / "upload.png", full_page=True)
+            page.screenshot(path=SCREENSHOTS / f"upload{suffix}.png", full_page=True)
 
-            page.get_by_role("link", name="Calendar", exact=True).click()
+            page.get_by_role("link", name=words["calendar"], exact=True).click()
             expect(page.locator(f"#bank-{day:%Y-%m-%d}")).to_have_class(re.compile(r"\bcal-arrived\b"))
-            page.screenshot(path=SCREENSHOTS / "calendar.png", full_page=True)
+            page.screenshot(path=SCREENSHOTS / f"calendar{suffix}.png", full_page=True)
         finally:
             browser.close()
