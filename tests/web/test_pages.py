@@ -212,3 +212,10 @@ def test_bill_list_shows_bills_and_filters_by_source_and_status() -> None:
     assert "pay_wechat_20240501_01.csv" not in only
     by_source = client.get(reverse("bill-list"), {"source": "wechat"}).content.decode()
     assert "pay_alipay_20240501_01.csv" not in by_source
+
+
+def test_a_rejected_bill_names_its_code_once() -> None:
+    make_bill(make_source("alipay"), name="pay_alipay_20240502_01.csv", status="rejected", rows=0,
+              error_code="BAD_AMOUNT", error="error[BAD_AMOUNT]: 'abc' is not an amount (line 3)")
+    html = viewer_client().get(reverse("bill-list")).content.decode()
+    assert html.count("BAD_AMOUNT") == 1
