@@ -11,6 +11,7 @@ from ninja import Query, Router, Schema
 from tally.breaks.models import DayResult, Plan
 from tally.errors import NotFound, TallyError
 from tally.services import access, plans
+from tally.web.api.answers import ErrorDetail
 from tally.web.api.auth import needs, require
 
 router = Router(tags=["plans"])
@@ -54,18 +55,9 @@ class Text(Schema):
     toml: str
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-    file: str | None = None
-    line: int | None = None
-    field: str | None = None
-    hint: str | None = None
-
-
 class Validation(Schema):
     valid: bool
-    error: ErrorOut | None = None
+    error: ErrorDetail | None = None
 
 
 def _sides(value: Any) -> list[str]:
