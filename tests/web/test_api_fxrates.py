@@ -4,33 +4,17 @@ size-limited, admins only). Rates belong to no plan, so there is no hidden-plan 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tally.breaks.models import FxRate
 from tally.services import fxrates
-from tally.web.api.auth import create_token
 from tests.services import workflow_factories as f
+from tests.web.api_client import Api
 
 pytestmark = pytest.mark.django_db
 GOOD = b"day,base,quote,rate\n2024-05-01,USD,CNY,7.2100\n2024-05-01,EUR,CNY,7.8\n2024-05-02,USD,CNY,7.22\n"
-
-
-class Api:
-    def __init__(self, user: Any) -> None:
-        _, token = create_token(user.username)
-        self.client = Client()
-        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-    def get(self, path: str) -> Any:
-        return self.client.get(f"/api{path}", **self.headers)
-
-    def upload(self, data: bytes, name: str = "rates.csv") -> Any:
-        file = SimpleUploadedFile(name, data, content_type="text/csv")
-        return self.client.post("/api/fx-rates/import", {"file": file}, **self.headers)
 
 
 def rate(day: str, base: str, quote: str, value: str) -> FxRate:
@@ -39,19 +23,19 @@ def rate(day: str, base: str, quote: str, value: str) -> FxRate:
 
 def test_an_admin_imports_a_rates_file() -> None:
     api = Api(f.user("admin"))
-    answer = api.upload(GOOD)
+    answer = api.upload("/fx-rates/import", GOOD)
     assert answer.status_code == 201, answer.content
     assert answer.json() == {"created": 3, "updated": 0, "unchanged": 0, "pairs": ["EUR/CNY", "USD/CNY"]}
     usd = FxRate.objects.get(day=dt.date(2024, 5, 1), base="USD")
     assert (usd.rate, usd.source) == ("7.2100", "rates.csv")
-    again = api.upload(b"day,base,quote,rate\n2024-05-01,USD,CNY,7.2100\n2024-05-01,EUR,CNY,7.81\n")
+    again = api.upload("/fx-rates/import", b"day,base,quote,rate\n2024-05-01,USD,CNY,7.2100\n2024-05-01,EUR,CNY,7.81\n")
     assert again.json() == {"created": 0, "updated": 1, "unchanged": 1, "pairs": ["EUR/CNY", "USD/CNY"]}
 
 
 def test_a_bad_file_is_refused_with_code_and_line_and_nothing_is_kept() -> None:
     rate("2024-04-30", "USD", "CNY", "7.1")
     api = Api(f.user("admin"))
-    answer = api.upload(b"day,base,quote,rate\n2024-05-01,USD,CNY,7.2\n2024-05-02,USD,CNY,seven\n")
+    answer = api.upload("/fx-rates/import", b"day,base,quote,rate\n2024-05-01,USD,CNY,7.2\n2024-05-02,USD,CNY,seven\n")
     assert answer.status_code == 400
     error = answer.json()["error"]
     assert (error["code"], error["line"], error["file"], error["field"]) == ("BAD_AMOUNT", 3, "rates.csv", "rate")
@@ -63,21 +47,21 @@ def test_a_bad_file_is_refused_with_code_and_line_and_nothing_is_kept() -> None:
                        (b"day,base,quote,rate\n", "NO_RATES"),
                        (b"\xff\xfe\x00d\x00a", "BAD_ENCODING"),
                        (b"day,base,quote,rate\n2024-05-01,USD,CNY," + b"7" * 200_000, "BAD_CSV")):
-        refused = api.upload(data)
+        refused = api.upload("/fx-rates/import", data)
         assert (refused.status_code, refused.json()["error"]["code"]) == (400, code), data
     assert FxRate.objects.count() == 1
 
 
 def test_a_file_over_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fxrates, "MAX_BYTES", 40)
-    answer = Api(f.user("admin")).upload(GOOD)
+    answer = Api(f.user("admin")).upload("/fx-rates/import", GOOD)
     assert (answer.status_code, answer.json()["error"]["code"]) == (400, "FILE_TOO_LARGE")
     assert not FxRate.objects.exists()
 
 
 def test_only_admins_import_and_every_role_lists() -> None:
     for role in ("viewer", "operator", "approver"):
-        refused = Api(f.user(role)).upload(GOOD)
+        refused = Api(f.user(role)).upload("/fx-rates/import", GOOD)
         assert refused.status_code == 403, role
     assert not FxRate.objects.exists()
     rate("2024-05-01", "USD", "CNY", "7.2")

@@ -13,28 +13,14 @@ from django.test import Client
 from tally.breaks.models import Action, Break
 from tally.cli import main
 from tally.services.running import run_plan
-from tally.web.api.auth import create_token
 from tests.services import factories as sf
 from tests.services import workflow_factories as f
+from tests.web.api_client import Api
 
 pytestmark = pytest.mark.django_db
 DAY = f.DAY
 NEXT = DAY + dt.timedelta(days=1)
 RULES = [{"rule": "cross_day"}, {"rule": "rounding", "tolerance_minor": 1}]
-
-
-class Api:
-    def __init__(self, user: Any) -> None:
-        _, token = create_token(user.username)
-        self.client = Client()
-        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-    def get(self, path: str) -> Any:
-        return self.client.get(f"/api{path}", **self.headers)
-
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self.client.post(f"/api{path}", json.dumps(body or {}), content_type="application/json",
-                                **self.headers)
 
 
 def rounding_plan() -> tuple[Any, Break, Break, Break]:

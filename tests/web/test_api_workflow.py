@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 from django.test import Client
 
 from tally.breaks.models import Action, Break
 from tally.services import resolution
-from tally.web.api.auth import create_token
 from tests.services import workflow_factories as f
+from tests.web.api_client import Api
 
 pytestmark = pytest.mark.django_db
-
-
-class Api:
-    def __init__(self, user: Any) -> None:
-        _, token = create_token(user.username)
-        self.client = Client()
-        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-    def get(self, path: str) -> Any:
-        return self.client.get(f"/api{path}", **self.headers)
-
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self.client.post(f"/api{path}", json.dumps(body or {}), content_type="application/json",
-                                **self.headers)
 
 
 def test_openapi_lists_the_workflow_endpoints() -> None:
