@@ -158,12 +158,12 @@ def register(huey: Huey) -> Tasks:
     def every_minute() -> dict[str, int]:
         from tally.web import jobs
 
-        jobs.beat()  # the back office queues its runs while a worker beats
+        jobs.beat()  # the back office queues its jobs while a worker beats
         return tick()
 
     from tally.web import jobs
 
-    jobs.register(huey)  # tally.start_run: runs started in the back office
+    jobs.register(huey)  # tally.start_run, tally.start_import: runs and uploads started in the back office
 
     @huey.periodic_task(crontab(minute="7"), name="tally.reopen_due")
     def reopen_due() -> int:
@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
 
     tasks = register(build_huey())
     if args.schedule:
-        jobs.beat()  # the back office queues its runs while a worker beats
+        jobs.beat()  # the back office queues its jobs while a worker beats
     freed = free_dead_holders()
     if freed:
         log.warning("freed %d lease(s) of worker processes that are gone", freed)

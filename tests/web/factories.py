@@ -82,3 +82,23 @@ def make_bill(source: Source | None = None, **fields: Any) -> Bill:
     }
     values.update(fields)
     return Bill.objects.create(source=source or make_source(), **values)
+
+
+def jobs_inline(monkeypatch: Any) -> list[tuple[Any, ...]]:
+    """Back-office jobs started during the test run at once, inside the request that starts them,
+    instead of on a thread (no worker beats in tests); returns the arguments of each. The job's
+    own work only: a thread's ending closes its connection, which here is the test's."""
+    from tally.web import jobs
+
+    started: list[tuple[Any, ...]] = []
+
+    class Inline:
+        def __init__(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any], **_: Any) -> None:
+            self.run = lambda: jobs.KINDS[kwargs["kind"]].execute(*args)
+            started.append(args)
+
+        def start(self) -> None:
+            self.run()
+
+    monkeypatch.setattr(jobs.threading, "Thread", Inline)
+    return started

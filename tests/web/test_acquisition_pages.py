@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tally.ingest.models import Bill, FetchAttempt, Source
+from tally.web.models import ImportJob
 from tests.services.factories import csv_bill, import_csv, table_source
 
-from .factories import make_user
+from .factories import jobs_inline, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -108,16 +109,25 @@ def test_retry_of_an_unknown_day_is_a_bad_request() -> None:
 
 
 def upload(client: Client, source: str, *files: tuple[str, bytes], day: str = "") -> str:
+    """Post the files, then follow the redirect to the import job's page (jobs run inline)."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     data: dict[str, Any] = {"source": source, "day": day,
                             "files": [SimpleUploadedFile(name, content) for name, content in files]}
-    response = client.post(reverse("bill-upload"), data)
+    response = client.post(reverse("bill-upload"), data, follow=True)
     assert response.status_code == 200
+    [(location, status)] = response.redirect_chain
+    assert status == 302
+    assert location.startswith("/bills/upload/")
     return response.content.decode()
 
 
-def test_upload_imports_each_file_and_shows_its_result(yesterday: Any) -> None:
+@pytest.fixture
+def inline(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    return jobs_inline(monkeypatch)
+
+
+def test_upload_imports_each_file_and_shows_its_result(yesterday: Any, inline: Any) -> None:
     table_source("bank")
     client = client_for(*OPERATOR)
     good = csv_bill(yesterday, ("A1", "12.34"))
@@ -131,13 +141,14 @@ def test_upload_imports_each_file_and_shows_its_result(yesterday: Any) -> None:
     assert 'data-outcome="already"' in again
 
 
-def test_upload_refuses_a_file_over_the_limit_and_keeps_the_others(settings: Any, yesterday: Any) -> None:
+def test_upload_refuses_a_file_over_the_limit_and_keeps_the_others(settings: Any, yesterday: Any, inline: Any) -> None:
     settings.TALLY_UPLOAD_MAX_BYTES = 100
     table_source("bank")
     html = upload(client_for(*OPERATOR), "bank", ("big.csv", csv_bill(yesterday, *[("A", "1.00")] * 20)),
                   ("small.csv", csv_bill(yesterday, ("A1", "1.00"))))
     assert 'data-file="big.csv" data-outcome="rejected"' in html
     assert "FILE_TOO_LARGE" in html
+    assert "larger than the upload limit of 1 MB" in html
     assert 'data-file="small.csv" data-outcome="imported"' in html
 
 
@@ -145,6 +156,7 @@ def test_upload_without_files_says_so() -> None:
     table_source("bank")
     html = client_for(*OPERATOR).post(reverse("bill-upload"), {"source": "bank"}).content.decode()
     assert "Choose or drop at least one file." in html
+    assert not ImportJob.objects.exists()
 
 
 def test_upload_page_preselects_the_cell_it_came_from() -> None:

@@ -1,6 +1,7 @@
 """Uploading bills in a real browser: from a calendar cell to the upload page, two files dropped on
-the drop zone, one imported and one rejected with its error code; the cell then shows the bill
-(en and zh-hans)."""
+the drop zone, then the import job's page (imported on a thread: no worker beats), which follows
+the job until one file is imported and one rejected with its error code; the cell then shows the
+bill (en and zh-hans)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ def test_drop_two_files_one_imported_one_rejected(live_server, language: str, su
             page.dispatch_event("[data-dropzone]", "drop", {"dataTransfer": transfer})
             expect(page.locator(".dropzone-files")).to_have_text("bank-good.csv, bank-bad.csv")
             page.get_by_role("button", name=words["import"]).click()
+            expect(page).to_have_url(re.compile(r"/bills/upload/\d+/$"))
 
             results = page.locator("table.upload-results tbody tr")
             expect(results).to_have_count(2)
@@ -80,6 +82,7 @@ def test_drop_two_files_one_imported_one_rejected(live_server, language: str, su
             rejected = page.locator('tr[data-file="bank-bad.csv"]')
             expect(rejected).to_contain_text(words["rejected"])
             expect(rejected.locator("code")).to_have_text("BAD_AMOUNT")
+            expect(page.locator("#progress-bar")).to_have_attribute("value", "2")
             page.screenshot(path=SCREENSHOTS / f"upload{suffix}.png", full_page=True)
 
             page.get_by_role("link", name=words["calendar"], exact=True).click()

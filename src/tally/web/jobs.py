@@ -1,10 +1,13 @@
-"""Runs started from the back office: queued for ``tally worker`` when one is running, else run
-on a thread of the web server; either way each finished day moves the job's progress row.
+"""Long work started from the back office — runs, and imports of uploaded bills — queued for
+``tally worker`` when one is running, else run on a thread of the web server; either way the
+job's row (RunJob, ImportJob) moves as it goes, for the page that polls it.
 
-The queue is the worker's own (Huey on TALLY_REDIS_URL, else ``TALLY_HOME/queue.sqlite3``);
-the web only enqueues the ``tally.start_run`` job by name, and ``tally worker`` registers it
-(``register``). A worker says it is alive every minute (``beat``); without a beat in the last
-few minutes, nobody would take the job, so the web runs it itself.
+Each kind of job is a row model plus an ``execute(job_id)`` that takes the row and does the work
+(``KINDS``); ``start(kind, job_id)`` is the one way any of them begins. The queue is the
+worker's own (Huey on TALLY_REDIS_URL, else ``TALLY_HOME/queue.sqlite3``); the web only
+enqueues a kind's task by name (``tally.start_run``, ``tally.start_import``), and ``tally
+worker`` registers them all (``register``). A worker says it is alive every minute (``beat``);
+without a beat in the last few minutes, nobody would take the job, so the web runs it itself.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, models
 from django.utils import timezone
 
 from tally.breaks.models import Plan, Run
@@ -24,11 +29,11 @@ from tally.engine.day import DayOutcome
 from tally.errors import TallyError
 from tally.home import home
 from tally.services.running import days_between, run_plan
-from tally.web.models import Heartbeat, RunJob
+from tally.web import imports
+from tally.web.models import Heartbeat, ImportJob, RunJob
 
 log = logging.getLogger("tally.web.jobs")
 ALIVE = timedelta(minutes=3)
-TASK = "tally.start_run"
 
 
 def beat(name: str | None = None) -> None:
@@ -53,29 +58,43 @@ def _queue() -> Any:
     return SqliteHuey(name, filename=str(path), utc=True)
 
 
-def register(huey: Any) -> Any:
-    """Declare the job on ``huey`` (the worker's queue, or the web's handle on it)."""
-    return huey.task(name=TASK)(execute)
+@dataclass(frozen=True)
+class Kind:
+    task: str  # the worker's task name
+    model: type[models.Model]  # the job's row; it has a ``via`` field
+    execute: Callable[[int], str]  # does the job once; returns how it ended ("gone" if already taken)
+
+
+def register(huey: Any) -> dict[str, Any]:
+    """Declare every kind's task on ``huey`` (the worker's queue, or the web's handle on it)."""
+    return {name: huey.task(name=kind.task)(kind.execute) for name, kind in KINDS.items()}
+
+
+def start(kind: str, job_id: int) -> str:
+    """Queue the job for the worker when one beats, else run it on a thread here; returns which."""
+    via = "worker" if worker_alive() else "thread"
+    KINDS[kind].model._default_manager.filter(pk=job_id).update(via=via)
+    if via == "worker":
+        register(_queue())[kind](job_id)
+    else:
+        threading.Thread(target=_in_thread, args=(job_id,), kwargs={"kind": kind}, name=f"tally-{kind}-{job_id}",
+                         daemon=True).start()
+    return via
+
+
+def _in_thread(job_id: int, *, kind: str) -> None:
+    try:
+        KINDS[kind].execute(job_id)
+    finally:
+        close_old_connections()
 
 
 def start_run(plan: Plan, first: date, last: date, user: Any) -> RunJob:
     """Queue (or start) a run of ``plan`` over ``first``…``last``; the job row tells how it goes."""
     days = days_between(first, last)
-    via = "worker" if worker_alive() else "thread"
-    job = RunJob.objects.create(plan=plan, first_day=first, last_day=last, requested_by=user, via=via,
-                                days_total=len(days))
-    if via == "worker":
-        register(_queue())(job.pk)
-    else:
-        threading.Thread(target=_in_thread, args=(job.pk,), name=f"tally-run-{job.pk}", daemon=True).start()
+    job = RunJob.objects.create(plan=plan, first_day=first, last_day=last, requested_by=user, days_total=len(days))
+    job.via = start("run", job.pk)
     return job
-
-
-def _in_thread(job_id: int) -> None:
-    try:
-        execute(job_id)
-    finally:
-        close_old_connections()
 
 
 def execute(job_id: int) -> str:
@@ -113,3 +132,9 @@ def _run(job: RunJob, started: Any) -> Run | None:
 def _finish(job: RunJob, started: Any, status: str, error: str) -> None:
     RunJob.objects.filter(pk=job.pk).update(status=status, error=error, finished_at=timezone.now(),
                                             run=_run(job, started))
+
+
+KINDS: dict[str, Kind] = {
+    "run": Kind("tally.start_run", RunJob, execute),
+    "import": Kind("tally.start_import", ImportJob, imports.execute),
+}

@@ -1,4 +1,4 @@
-"""What the back office keeps about its users: API tokens, preferences, failed logins.
+"""What the back office keeps: API tokens, preferences, failed logins, and its jobs (runs, imports).
 
 An API token is shown once, when it is created; only its SHA-256 is stored (a token is 256
 random bits, so a fast hash is enough: there is nothing to brute-force).
@@ -94,7 +94,64 @@ class RunJob(models.Model):
 
 
 class Heartbeat(models.Model):
-    """A worker's sign of life, renewed every minute: the back office queues runs only when one beats."""
+    """A worker's sign of life, renewed every minute: the back office queues jobs only when one beats."""
 
     name = models.CharField(max_length=200, unique=True)
     beat_at = models.DateTimeField()
+
+
+class ImportJob(models.Model):
+    """Bills uploaded in the back office, imported by the worker (or a thread): who, which source,
+    which business day, and how far it got (files done of files total); each file is an ImportFile."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    source = models.ForeignKey("ingest.Source", on_delete=models.CASCADE, related_name="+")
+    business_day = models.DateField(null=True, blank=True)  # only when the files cannot tell
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    via = models.CharField(max_length=16, blank=True)  # "worker" (the queue) or "thread" (no worker running)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    files_total = models.PositiveIntegerField(default=0)
+    files_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else int(100 * self.files_done / max(1, self.files_total))
+
+
+class ImportFile(models.Model):
+    """One uploaded file of an import job: its name as sent (data only, never a path), where it
+    waits under TALLY_HOME until imported, then what became of it."""
+
+    class Outcome(models.TextChoices):
+        WAITING = "waiting", "waiting"
+        IMPORTED = "imported", "imported"
+        ALREADY = "already", "already"  # the same bytes were imported before
+        REJECTED = "rejected", "rejected"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="files")
+    position = models.PositiveIntegerField()  # 1-based, in the order the files were sent
+    name = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField(default=0)
+    # Relative to TALLY_HOME; emptied once the file is imported or rejected (and deleted).
+    staged = models.CharField(max_length=255, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.WAITING)
+    code = models.CharField(max_length=64, blank=True)
+    message = models.TextField(blank=True)
+    bill = models.ForeignKey("ingest.Bill", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["job", "position"]
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="import_file_position")]

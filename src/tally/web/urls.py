@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("tally.web.workflow_urls")),
     path("bills/", bills.bill_list, name="bill-list"),
     path("bills/upload/", upload.upload, name="bill-upload"),
+    path("bills/upload/<int:pk>/", upload.upload_job, name="bill-upload-job"),
+    path("bills/upload/<int:pk>/progress/", upload.upload_job_progress, name="bill-upload-job-progress"),
     path("bills/<int:pk>/", bill_detail.bill_detail, name="bill-detail"),
     path("bills/<int:pk>/raw", bill_detail.bill_raw, name="bill-raw"),
     path("bills/<int:pk>/lines/", bill_detail.bill_lines, name="bill-lines"),

@@ -1,30 +1,32 @@
-"""Upload bills by hand: several files at once (chosen or dropped), each imported on its own.
+"""Upload bills by hand: several files at once (chosen or dropped), imported as a job.
 
-Each file goes through tally.services.importing.import_bill, like ``tally import``: the page
-lists every file with what became of it — imported (standard name, rows), already imported
-(the same bytes), or rejected with its error code and message — and one bad file never stops
-the others. A file over TALLY_UPLOAD_MAX_BYTES is refused without being stored (web.uploads).
+The POST keeps the files (tally.web.imports.stage) and starts the job — on the worker when one
+runs, else on a thread (tally.web.jobs) — then redirects to the job's page, which lists every
+file with what became of it: imported (standard name, rows), already imported (the same bytes),
+or rejected with its error code and message; one bad file never stops the others. The page asks
+for itself again (htmx, else a link) until the job is over. A file over TALLY_UPLOAD_MAX_BYTES
+is refused without being stored (web.uploads).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
-from tally.errors import TallyError
-from tally.ingest.models import Bill, Source
-from tally.services.importing import import_bill
+from tally.ingest.models import Source
+from tally.web import imports, jobs
 from tally.web.fields import BusinessDayField
-from tally.web.permissions import ADD_BILL, requires
-from tally.web.uploads import PerFileLimit, TooLarge
+from tally.web.models import ImportJob
+from tally.web.permissions import ADD_BILL, VIEW_BILLS, requires
+from tally.web.uploads import PerFileLimit
 from tally.web.views.requests import HtmxHttpRequest
 
 
@@ -34,15 +36,6 @@ class UploadForm(forms.Form):
     day = BusinessDayField(required=False, label=gettext_lazy("Business day"),
                           help_text=gettext_lazy("Only when the files cannot tell (an empty bill)."),
                           widget=forms.DateInput(attrs={"type": "date"}))
-
-
-@dataclass(frozen=True)
-class FileResult:
-    name: str
-    outcome: str  # imported, already, rejected
-    bill: Bill | None = None
-    code: str = ""
-    message: str = ""
 
 
 @csrf_exempt  # the size limit must be in place before anything reads the body; CSRF is checked below
@@ -55,32 +48,42 @@ def upload(request: HtmxHttpRequest) -> HttpResponse:
 
 @csrf_protect
 def _upload(request: HtmxHttpRequest) -> HttpResponse:
-    limit_mb = max(1, settings.TALLY_UPLOAD_MAX_BYTES // 1024**2)
-    results: list[FileResult] = []
     if request.method == "POST":
         form = UploadForm(request.POST)
         files = request.FILES.getlist("files")
         if not files:
             form.add_error(None, _("Choose or drop at least one file."))
         if form.is_valid() and files:
-            source, day = form.cleaned_data["source"], form.cleaned_data["day"]
-            results = [_import(file, source.name, day, limit_mb) for file in files]
+            job = imports.stage(files, form.cleaned_data["source"], form.cleaned_data["day"], request.user)
+            jobs.start("import", job.pk)
+            return redirect("bill-upload-job", pk=job.pk)
     else:
         form = UploadForm(initial={"source": request.GET.get("source"), "day": request.GET.get("day")})
-    context = {"form": form, "results": results, "limit_mb": limit_mb,
-               "imported": sum(r.outcome != "rejected" for r in results)}
-    return render(request, "tally/upload.html", context)
+    return render(request, "tally/upload.html", {"form": form, "limit_mb": _limit_mb()})
 
 
-def _import(file: object, source: str, day: object, limit_mb: int) -> FileResult:
-    name = str(getattr(file, "name", "") or "")
-    if isinstance(file, TooLarge):
-        return FileResult(name, "rejected", code="FILE_TOO_LARGE",
-                          message=_("The file is larger than the upload limit of %(mb)s MB.") % {"mb": limit_mb})
-    data = file.read()  # type: ignore[attr-defined]
-    try:
-        imported = import_bill(data, source, file_name=name, day=day)  # type: ignore[arg-type]
-    except TallyError as exc:
-        where = str(exc.where)
-        return FileResult(name, "rejected", code=exc.code, message=exc.message + (f" ({where})" if where else ""))
-    return FileResult(name, "already" if imported.already else "imported", bill=imported.bill)
+def _limit_mb() -> int:
+    return max(1, settings.TALLY_UPLOAD_MAX_BYTES // 1024**2)
+
+
+def _job_context(pk: int) -> dict[str, Any]:
+    # Every user who may see bills may see every upload of them (sources have no per-user access).
+    job = ImportJob.objects.filter(pk=pk).select_related("source", "requested_by").first()
+    if job is None:
+        raise Http404
+    files = list(job.files.select_related("bill").order_by("position"))
+    return {"job": job, "files": files, "limit_mb": _limit_mb(), "too_large": imports.TOO_LARGE,
+            "imported": sum(f.outcome in ("imported", "already") for f in files)}
+
+
+@require_safe
+@requires(VIEW_BILLS)
+def upload_job(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return render(request, "tally/upload_job.html", _job_context(pk))
+
+
+@require_safe
+@requires(VIEW_BILLS)
+def upload_job_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The progress block alone; while the job goes on it asks for itself again a little later."""
+    return render(request, "tally/_upload_progress.html", _job_context(pk))
