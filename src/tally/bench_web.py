@@ -91,7 +91,10 @@ def load(breaks: int, records: int, users: int) -> dict[str, Any]:
     Bill.objects.create(source=source, name=f"pay_{SOURCE}_{DAY:%Y%m%d}_01.csv", sha256=SHA, business_day=DAY,
                         status=Bill.Status.IMPORTED, rows=records, days=[DAY.isoformat()])
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # As autovacuum leaves a table soon after a bulk insert (PostgreSQL 13+ vacuums after inserts):
+        # without the visibility map an index-only scan reads the table too, and a capped count of
+        # the queue costs 12 ms instead of 1.5.
+        cursor.execute("VACUUM ANALYZE")
     return {"break_orders": orders, "breaks_load_s": round(breaks_s, 1),
             "lake_write_s": round(time.perf_counter() - started, 1)}
 

@@ -66,6 +66,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "tally.web.urls"
+# Django's widget templates, with inputs and selects written out in Python (the same markup).
+FORM_RENDERER = "tally.web.renderer.FormRenderer"
 WSGI_APPLICATION = "tally.web.wsgi.application"
 
 TEMPLATES = [

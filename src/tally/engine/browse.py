@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from tally.engine import prepared
 from tally.engine.compile import connect
 from tally.errors import ConfigError
 from tally.records import SCHEMA
@@ -42,6 +43,7 @@ SORTS: dict[str, Any] = {
     "occurred_at": datetime(1970, 1, 1, tzinfo=UTC), "order_no": "", "record_kind": None, "status": "",
 }
 TIEBREAK = ("bill_sha256", "line_no")
+TEXT_FILTERS = ("record_kind", "currency", "status")
 KEYS = ("order_no", "refund_no", "channel_txn_id")
 MAX_LIMIT = 1_000
 
@@ -116,16 +118,19 @@ def _sort_value(table: ir.Table, name: str) -> ir.Value:
     return column if stand_in is None else column.fill_null(stand_in)
 
 
-def _filtered(con: Any, query: Query, engine: str) -> ir.Table:
-    files = query.files
-    lines: dict[str, list[int]] | None = None
-    if query.search:
-        lines = _search_lines(con, query.files, query.search.strip(), engine)
-        files = tuple(f for f in files if lines.get(f))
-        if not files:
-            return ibis.memtable(SCHEMA.empty_table())
+def _hits(con: Any, query: Query, engine: str) -> tuple[tuple[str, ...], list[int] | None]:
+    """The files to read and, for a search, the line numbers holding the key (None: no search)."""
+    if not query.search:
+        return query.files, None
+    lines = _search_lines(con, query.files, query.search.strip(), engine)
+    return tuple(f for f in query.files if lines.get(f)), sorted({n for found in lines.values() for n in found})
+
+
+def _filtered(con: Any, query: Query, files: tuple[str, ...], wanted: list[int] | None) -> ir.Table:
+    if not files:
+        return ibis.memtable(SCHEMA.empty_table())
     table = _table(con, files, "records")
-    for name in ("record_kind", "currency", "status"):
+    for name in TEXT_FILTERS:
         value = getattr(query, name)
         if value:
             table = table.filter(table[name] == value)
@@ -133,12 +138,43 @@ def _filtered(con: Any, query: Query, engine: str) -> ir.Table:
         table = table.filter(table.amount_minor >= query.min_amount_minor)
     if query.max_amount_minor is not None:
         table = table.filter(table.amount_minor <= query.max_amount_minor)
-    if lines is not None:
-        wanted = sorted({n for found in lines.values() for n in found})
+    if wanted is not None:
         table = table.filter(table.line_no.between(wanted[0], wanted[-1]) & table.line_no.isin(wanted))
         key = (query.search or "").strip()
         table = table.filter((table.order_no == key) | (table.refund_no == key) | (table.channel_txn_id == key))
     return table
+
+
+# --- a page's values apart from its shape (tally.engine.prepared compiles each shape once) -------
+
+def _values(query: Query, wanted: list[int] | None, after: tuple[Any, ...] | None) -> list[Any]:
+    """The values a page's query compares with, in the order ``_rebind`` takes them back."""
+    values: list[Any] = [getattr(query, name) for name in TEXT_FILTERS if getattr(query, name)]
+    values += [v for v in (query.min_amount_minor, query.max_amount_minor) if v is not None]
+    if wanted is not None:
+        values += [(query.search or "").strip(), *wanted]
+    return values + list(after or ())
+
+
+def _rebind(query: Query, wanted: list[int] | None, after: tuple[Any, ...] | None,
+            values: Sequence[Any]) -> tuple[Query, list[int] | None, tuple[Any, ...] | None]:
+    """``query``, ``wanted`` and ``after`` holding ``values`` (in ``_values``'s order) instead."""
+    taken = iter(values)
+    changes = {name: next(taken) for name in TEXT_FILTERS if getattr(query, name)}
+    changes |= {name: next(taken) for name in ("min_amount_minor", "max_amount_minor")
+                if getattr(query, name) is not None}
+    if wanted is not None:
+        changes["search"] = next(taken)
+        wanted = [next(taken) for _ in wanted]
+    after = None if after is None else tuple(next(taken) for _ in after)
+    return replace(query, **changes), wanted, after
+
+
+def _shape(kind: str, query: Query, files: tuple[str, ...], wanted: list[int] | None,
+           after: tuple[Any, ...] | None, *extra: Any) -> tuple[Any, ...]:
+    masked = _rebind(query, wanted, after, ["?"] * len(_values(query, wanted, after)))[0]
+    return (kind, files, masked, None if wanted is None else len(wanted), None if after is None else len(after),
+            *extra)
 
 
 def _order(query: Query) -> list[str]:
@@ -160,33 +196,54 @@ def page(query: Query, engine: str, *, after: tuple[Any, ...] | None = None, lim
     """Up to ``limit`` records in the sort order, after the row whose sort key is ``after``.
 
     Two small queries: the sort keys alone find the page's records (the engine reads two or
-    three columns, not all of them), then those records are read whole by bill and line."""
+    three columns, not all of them), then those records are read whole by bill and line. Each
+    query's SQL is compiled once per shape (tally.engine.prepared)."""
     limit = max(1, min(limit, MAX_LIMIT))
     con = _connection(engine)
-    table = _filtered(con, query, engine)
+    files, wanted = _hits(con, query, engine)
     order = _order(query)
+    values = _values(query, wanted, after)
     if order == ["line_no"]:
         # One bill in file order: the line-number keyset skips to the page's row group, so the
-        # records are read whole at once, in the simplest query there is (it compiles fastest).
-        if after is not None:
-            if len(after) != 1:
-                raise ConfigError("BAD_CURSOR", "this page link is out of date", field="after",
-                                  hint="start again from the first page")
-            table = table.filter(table.line_no < after[0] if query.descending else table.line_no > after[0])
-        ordered = table.order_by(ibis.desc("line_no") if query.descending else "line_no")
-        rows = ordered.limit(limit + 1).to_pyarrow().to_pylist()
+        # records are read whole at once, in the simplest query there is.
+        if after is not None and len(after) != 1:
+            raise ConfigError("BAD_CURSOR", "this page link is out of date", field="after",
+                              hint="start again from the first page")
+
+        def in_order(bound: Sequence[Any]) -> ir.Table:
+            q, w, a = _rebind(query, wanted, after, bound)
+            table = _filtered(con, q, files, w)
+            if a is not None:
+                table = table.filter(table.line_no < a[0] if q.descending else table.line_no > a[0])
+            return table.order_by(ibis.desc("line_no") if q.descending else "line_no").limit(limit + 1)
+
+        shape = _shape("lines", query, files, wanted, after, limit)
+        rows = prepared.to_pyarrow(con, engine, shape, in_order, values).to_pylist()
         more = len(rows) > limit
         rows = rows[:limit]
         return Page(rows=rows, next_after=(rows[-1]["line_no"],) if more and rows else None)
-    found = (_keyed(table, query, order, after).select("bill_sha256", "line_no", *[f"_k{n}" for n in range(len(order))])
-             .limit(limit + 1).to_pyarrow().to_pylist())
+
+    def keys(bound: Sequence[Any]) -> ir.Table:
+        q, w, a = _rebind(query, wanted, after, bound)
+        keyed = _keyed(_filtered(con, q, files, w), q, order, a)
+        return keyed.select("bill_sha256", "line_no", *[f"_k{n}" for n in range(len(order))]).limit(limit + 1)
+
+    shape = _shape("keys", query, files, wanted, after, limit)
+    found = prepared.to_pyarrow(con, engine, shape, keys, values).to_pylist()
     more = len(found) > limit
     found = found[:limit]
     if not found:
         return Page(rows=[])
     lines = sorted({row["line_no"] for row in found})
-    whole = table.filter(table.line_no.between(lines[0], lines[-1]) & table.line_no.isin(lines))
-    by_record = {(row["bill_sha256"], row["line_no"]): row for row in whole.to_pyarrow().to_pylist()}
+
+    def whole(bound: Sequence[Any]) -> ir.Table:
+        q, w, _ = _rebind(query, wanted, None, bound[: -len(lines)])
+        table, chosen = _filtered(con, q, files, w), bound[-len(lines):]
+        return table.filter(table.line_no.between(chosen[0], chosen[-1]) & table.line_no.isin(chosen))
+
+    shape = _shape("whole", query, files, wanted, None, len(lines))
+    records = prepared.to_pyarrow(con, engine, shape, whole, _values(query, wanted, None) + lines)
+    by_record = {(row["bill_sha256"], row["line_no"]): row for row in records.to_pylist()}
     rows = [by_record[(row["bill_sha256"], row["line_no"])] for row in found]
     last = found[-1]
     next_after = tuple(last[f"_k{n}"] for n in range(len(order))) if more else None
@@ -215,14 +272,14 @@ def _after(table: ir.Table, width: int, after: tuple[Any, ...], descending: bool
 
 def count(query: Query, engine: str) -> int:
     con = _connection(engine)
-    return int(_filtered(con, query, engine).count().execute())
+    return int(_filtered(con, query, *_hits(con, query, engine)).count().execute())
 
 
 def batches(query: Query, engine: str, *, chunk: int = 200_000) -> Iterator[pa.Table]:
     """Every matching record in the sort order, ``chunk`` at a time (exports of any size, in
     bounded memory): each chunk is the next keyset page, read whole."""
     con = _connection(engine)
-    table = _filtered(con, query, engine)
+    table = _filtered(con, query, *_hits(con, query, engine))
     order = _order(query)
     after: tuple[Any, ...] | None = None
     while True:
@@ -307,8 +364,13 @@ def _search_lines(con: Any, files: tuple[str, ...], key: str, engine: str) -> di
     """Per record file, the line numbers whose order_no, refund_no or channel_txn_id is ``key``."""
     found: dict[str, list[int]] = {}
     for record_file in files:
-        index = _table(con, [str(ensure_index(record_file, engine))], "index")
-        hits = index.filter(index.key == key).select("line_no").to_pyarrow().column("line_no").to_pylist()
+        path = str(ensure_index(record_file, engine))
+
+        def lookup(bound: Sequence[Any], path: str = path) -> ir.Table:
+            index = _table(con, [path], "index")
+            return index.filter(index.key == bound[0]).select("line_no")
+
+        hits = prepared.to_pyarrow(con, engine, ("index", path), lookup, [key]).column("line_no").to_pylist()
         if hits:
             found[record_file] = sorted(set(hits))
     return found

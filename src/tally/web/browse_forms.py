@@ -12,7 +12,7 @@ from django.utils.translation import pgettext_lazy
 from tally.ingest.models import Source
 from tally.services.browsing import MAX_DAYS, Filters
 from tally.web import labels
-from tally.web.fields import BusinessDayField
+from tally.web.fields import BusinessDayField, ListedModelChoiceField
 
 SORTS = {
     "line_no": pgettext_lazy("sort", "line in the bill"),
@@ -27,7 +27,7 @@ def _choices(table: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 class BrowseForm(forms.Form):
-    source = forms.ModelChoiceField(queryset=Source.objects.order_by("name"), to_field_name="name",
+    source = ListedModelChoiceField(queryset=Source.objects.order_by("name"), to_field_name="name",
                                     label=_("Source"), empty_label=None)
     first = BusinessDayField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     last = BusinessDayField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}),

@@ -13,7 +13,7 @@ from tally.breaks.models import Break, Plan
 from tally.ingest.models import Bill, Source
 from tally.services.workflow import aged
 from tally.web import labels
-from tally.web.fields import BusinessDayField
+from tally.web.fields import BusinessDayField, ListedModelChoiceField
 
 
 def _choices(table: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -27,7 +27,7 @@ def _valid_data(form: forms.Form) -> dict[str, Any] | None:
 
 
 class BreakFilter(forms.Form):
-    plan = forms.ModelChoiceField(
+    plan = ListedModelChoiceField(
         queryset=Plan.objects.all(), to_field_name="name", required=False, empty_label=_("all"),
         label=_("Plan"),
     )
@@ -64,7 +64,7 @@ class BreakFilter(forms.Form):
 
 
 class BillFilter(forms.Form):
-    source = forms.ModelChoiceField(
+    source = ListedModelChoiceField(
         queryset=Source.objects.all(), to_field_name="name", required=False, empty_label=_("all"),
         label=_("Source"),
     )
