@@ -56,12 +56,9 @@ class LoginFailure(models.Model):
         ordering = ["-at"]
 
 
-class RunJob(models.Model):
-    """A run asked for in the back office: queued for the worker (or a thread), with its progress.
-
-    The run itself is a ``breaks.Run`` row once it starts; this row says who asked, how far it
-    got (days done of days total) and how it ended, for the page that polls it.
-    """
+class Job(models.Model):
+    """Long work asked for in the back office and done by the worker, or by a thread of the web
+    when no worker beats (tally.web.jobs): who asked, where it runs, how it went."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"
@@ -69,24 +66,34 @@ class RunJob(models.Model):
         DONE = "done", "done"
         FAILED = "failed", "failed"
 
-    plan = models.ForeignKey("breaks.Plan", on_delete=models.CASCADE, related_name="jobs")
-    first_day = models.DateField()
-    last_day = models.DateField()
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                      related_name="+")
     requested_at = models.DateTimeField(auto_now_add=True)
-    via = models.CharField(max_length=16)  # "worker" (the queue) or "thread" (no worker running)
+    via = models.CharField(max_length=16, blank=True)  # "worker" (the queue) or "thread" (no worker running)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    days_total = models.PositiveIntegerField(default=0)
-    days_done = models.PositiveIntegerField(default=0)
-    current_day = models.DateField(null=True, blank=True)
-    run = models.ForeignKey("breaks.Run", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-requested_at"]
+
+
+class RunJob(Job):
+    """A run asked for in the back office: queued for the worker (or a thread), with its progress.
+
+    The run itself is a ``breaks.Run`` row once it starts; this row says who asked, how far it
+    got (days done of days total) and how it ended, for the page that polls it.
+    """
+
+    plan = models.ForeignKey("breaks.Plan", on_delete=models.CASCADE, related_name="jobs")
+    first_day = models.DateField()
+    last_day = models.DateField()
+    days_total = models.PositiveIntegerField(default=0)
+    days_done = models.PositiveIntegerField(default=0)
+    current_day = models.DateField(null=True, blank=True)
+    run = models.ForeignKey("breaks.Run", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     @property
     def percent(self) -> int:
@@ -100,31 +107,14 @@ class Heartbeat(models.Model):
     beat_at = models.DateTimeField()
 
 
-class ImportJob(models.Model):
+class ImportJob(Job):
     """Bills uploaded in the back office, imported by the worker (or a thread): who, which source,
     which business day, and how far it got (files done of files total); each file is an ImportFile."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "queued"
-        RUNNING = "running", "running"
-        DONE = "done", "done"
-        FAILED = "failed", "failed"
-
     source = models.ForeignKey("ingest.Source", on_delete=models.CASCADE, related_name="+")
     business_day = models.DateField(null=True, blank=True)  # only when the files cannot tell
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                     related_name="+")
-    requested_at = models.DateTimeField(auto_now_add=True)
-    via = models.CharField(max_length=16, blank=True)  # "worker" (the queue) or "thread" (no worker running)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     files_total = models.PositiveIntegerField(default=0)
     files_done = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-requested_at"]
 
     @property
     def percent(self) -> int:
