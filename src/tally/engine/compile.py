@@ -274,8 +274,9 @@ def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: li
             rows += [{**row, "outcome": outcome, "reason": reason} for row in group["rows"] or []]
     full = {"o_": _full_records(con, ours.paths, rows, "o_"), "t_": _full_records(con, theirs.paths, rows, "t_")}
     _release(con, engine)
+    columns = _columns(plan)
     for row in rows:
-        _fill(row, full, _columns(plan))
+        _fill(row, full, columns)
     _mark_one_sided_duplicates(rows, plan)
     recent = _recent(carried, plan, day)
     if plan.candidates:
