@@ -8,9 +8,14 @@
    whitenoise, the JSON request log to TALLY_HOME/logs).
 3. ``--users`` threads, each logged in as its own user (a session cookie, as a browser has),
    send ``--requests`` page requests in all, half to the break queue and half to the data
-   browser, in a fixed mix (see ``MIX``) with random filters, pages and order numbers. Every
+   browser, in a fixed mix (see ``mix``) with random filters, pages and order numbers. Every
    URL is asked once before measuring (warm-up: the first search of the day builds its key index).
    Each request's wall time is recorded; the answer is p50/p95/max per page kind and overall.
+
+A user is a person: after each page they pause for ``--think`` seconds on average (drawn
+uniformly from half to one and a half times it, so users do not fall into step), as one reads a
+page before the next click. ``--think 0`` removes the pause: every user always has a request in
+flight, i.e. as many requests at once as users, far more than that many people send.
 
 Nothing here is imported by the rest of Tally; the database is dropped at the end.
 """
@@ -212,7 +217,8 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def hammer(base: str, orders: list[str], records: int, users: int, requests: int) -> dict[str, Any]:
+def hammer(base: str, orders: list[str], records: int, users: int, requests: int,
+           think: float = 0.0) -> dict[str, Any]:
     import httpx
 
     clients = [_login(base, f"bench{n:02d}") for n in range(users)]
@@ -230,7 +236,11 @@ def hammer(base: str, orders: list[str], records: int, users: int, requests: int
     def one(item: tuple[str, str]) -> None:
         if not hasattr(local, "client"):
             with lock:
-                local.client = clients[next(counter)]
+                n = next(counter)
+                local.client = clients[n]
+                local.rng = random.Random(n)  # noqa: S311 (pauses, not secrets)
+        if think:
+            time.sleep(local.rng.uniform(0.5 * think, 1.5 * think))
         started = time.perf_counter()
         try:
             answer = local.client.get(item[1])
@@ -269,7 +279,7 @@ def summarize(results: list[tuple[str, float, int]], wall: float) -> dict[str, A
 
 
 def run(breaks: int = 1_000_000, records: int = 10_000_000, users: int = 20, requests: int = 2_000,
-        progress: Callable[[str], None] = lambda text: None, db: str = DB) -> dict[str, Any]:
+        think: float = 0.0, progress: Callable[[str], None] = lambda text: None, db: str = DB) -> dict[str, Any]:
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", db):
         raise ValueError(f"not a database name: {db!r}")
     home = Path(tempfile.mkdtemp(prefix="tally-bench-web-"))
@@ -283,11 +293,11 @@ def run(breaks: int = 1_000_000, records: int = 10_000_000, users: int = 20, req
         loaded = subprocess.run(command, env=env, check=True, capture_output=True, text=True)  # noqa: S603
         info = json.loads(loaded.stdout.strip().splitlines()[-1])
         port = _free_port()
-        progress(f"serving on 127.0.0.1:{port}; {users} users, {requests} requests…")
+        progress(f"serving on 127.0.0.1:{port}; {users} users, {requests} requests, {think} s between pages…")
         server = _serve(env, port)
-        result = hammer(f"http://127.0.0.1:{port}", info["break_orders"], records, users, requests)
+        result = hammer(f"http://127.0.0.1:{port}", info["break_orders"], records, users, requests, think)
         web = {"workers": env.get("TALLY_WEB_WORKERS", "2"), "threads": env.get("TALLY_WEB_THREADS", "4")}
-        return {"breaks": breaks, "lake_records": records, "users": users, "server": web,
+        return {"breaks": breaks, "lake_records": records, "users": users, "think_s": think, "server": web,
                 "breaks_load_s": info["breaks_load_s"], "lake_write_s": info["lake_write_s"], **result}
     finally:
         if server is not None:

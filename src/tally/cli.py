@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--records", type=int, default=10_000_000, help="with --web: records of the browsed day")
     p.add_argument("--users", type=int, default=20, help="with --web: concurrent users")
     p.add_argument("--requests", type=int, default=2_000, help="with --web: requests in all")
+    p.add_argument("--think", type=float, default=1.0,
+                   help="with --web: a user's mean pause between pages, in seconds (0: none)")
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--json", action="store_true")
 
@@ -328,7 +330,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.web:
         from tally.bench_web import run as run_web
 
-        result = run_web(args.breaks, args.records, args.users, args.requests,
+        if args.think < 0:
+            raise ConfigError("BAD_ARGUMENTS", "--think cannot be negative", field="think")
+        result = run_web(args.breaks, args.records, args.users, args.requests, args.think,
                          progress=lambda text: print(text, file=sys.stderr, flush=True))
         print(json.dumps(result) if args.json else json.dumps(result, indent=1))
         return 0
