@@ -167,6 +167,8 @@ TALLY_ALERT_BREAK_MINOR = int(os.environ.get("TALLY_ALERT_BREAK_MINOR", "0"))
 # A proposed action still waiting after this many hours is reminded again, at most once per this many
 # hours (the worker; `tally actions --remind`); 0 turns reminders off.
 TALLY_APPROVAL_REMIND_HOURS = int(os.environ.get("TALLY_APPROVAL_REMIND_HOURS", "24"))
+# Exports made in the back office are deleted, file and row, this many days after they were asked for (the worker).
+TALLY_EXPORT_KEEP_DAYS = int(os.environ.get("TALLY_EXPORT_KEEP_DAYS", "7"))
 EMAIL_BACKEND = os.environ.get("TALLY_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("TALLY_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("TALLY_EMAIL_PORT", "25"))

@@ -10,8 +10,10 @@ minute ``tick`` asks tally.services.acquisition what is due and enqueues it:
 - ``alert_late(source, day)`` once per source and day past its deadline without a bill;
 - ``run_plan_day(plan, day)`` when every side of a plan (``auto_run``, on by default) has its bill.
 
-Beside the tick, hourly ``reopen_due`` (suspended breaks whose review date came) and every five
-minutes ``remind_approvers`` (proposals waiting longer than TALLY_APPROVAL_REMIND_HOURS).
+Beside the tick, hourly ``reopen_due`` (suspended breaks whose review date came), every five
+minutes ``remind_approvers`` (proposals waiting longer than TALLY_APPROVAL_REMIND_HOURS), and hourly
+``delete_old_exports`` (back-office exports older than TALLY_EXPORT_KEEP_DAYS). The jobs the back
+office starts (runs, imports, exports: tally.web.jobs) are tasks of this queue too.
 
 A job holds a lease (tally.services.leases) on what it works on, so two workers never fetch the
 same source and day, nor run the same plan, at once; and it checks again that it is still due,
@@ -163,7 +165,7 @@ def register(huey: Huey) -> Tasks:
 
     from tally.web import jobs
 
-    jobs.register(huey)  # tally.start_run, tally.start_import: runs and uploads started in the back office
+    jobs.register(huey)  # tally.start_run, _import, _export: runs, uploads and exports started in the back office
 
     @huey.periodic_task(crontab(minute="7"), name="tally.reopen_due")
     def reopen_due() -> int:
@@ -179,6 +181,13 @@ def register(huey: Huey) -> Tasks:
         from tally.services.break_alerts import remind_waiting
 
         return len(remind_waiting())
+
+    @huey.periodic_task(crontab(minute="37"), name="tally.delete_old_exports")
+    def delete_old_exports() -> int:
+        """Back-office exports asked for more than TALLY_EXPORT_KEEP_DAYS ago: files and rows (hourly)."""
+        from tally.web.exports import delete_old
+
+        return delete_old()
 
     return Tasks(huey, tick, fetch_bill, scan_inbox, alert_late, run_plan_day)
 

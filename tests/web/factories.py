@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.models import Permission, User
+from django.test import Client
 
 from tally.breaks.models import Break, DayResult, Plan
 from tally.ingest.models import Bill, Source
@@ -102,3 +105,18 @@ def jobs_inline(monkeypatch: Any) -> list[tuple[Any, ...]]:
 
     monkeypatch.setattr(jobs.threading, "Thread", Inline)
     return started
+
+
+def export(client: Client, url: str, query: dict[str, Any] | None = None) -> tuple[Any, bytes]:
+    """Export as the page's button does — POST to ``url``, the filters in its query string — then
+    follow the redirect to the job's page and fetch the file; returns the download and its bytes.
+    The job must end within the POST (``jobs_inline``)."""
+    started = client.post(f"{url}?{urlencode(query or {}, doseq=True)}")
+    assert started.status_code == 302, started.status_code
+    page = started["Location"]
+    assert re.fullmatch(r"/exports/\d+/", page), page
+    html = client.get(page).content.decode()
+    assert f'href="{page}download"' in html, html  # done: the page offers the file
+    download = client.get(f"{page}download")
+    assert download.status_code == 200
+    return download, b"".join(download.streaming_content)

@@ -1,6 +1,7 @@
 """The pages no other browser test photographs, in Chromium, in English and Chinese: the login page,
 the bills list, the sources with a source's versions and fetch history, the reports index, the FX
-rates (as an admin, with the import form) and a break with suggested matches. Each page is opened
+rates (as an admin, with the import form), a break with suggested matches and a finished export's
+job page. Each page is opened
 as the role that works on it, shows its heading and its key content, and answers without an error;
 its screenshot goes to TALLY_SCREENSHOTS (`make screenshots` refreshes docs/screenshots).
 
@@ -26,6 +27,8 @@ from tally.errors import InputRejected
 from tally.ingest.models import Bill, FetchAttempt, Source, SourceVersion
 from tally.services.importing import import_bill
 from tally.services.sources import declare
+from tally.web import exports
+from tally.web.models import ExportJob
 from tests.services import workflow_factories as f
 from tests.services.factories import TABLE, csv_bill, import_csv, plan
 
@@ -77,6 +80,9 @@ PAGES = [
          "table#rates", "USD/CNY"),
     Page("break-suggestions", "operator", "/breaks/{credit}/", "#suggestions-heading",
          {"en": "Suggested matches", "zh-hans": "建议匹配"}, ".suggestion", "PO-2", focus=True),
+    Page("export", "viewer", "/exports/{export}/", "h1",
+         {"en": "Report of bank_vs_shop for 2024-05-07", "zh-hans": "bank_vs_shop 在 2024-05-07 的报表"},
+         "#progress", "report_bank_vs_shop_20240507.xlsx"),
 ]
 
 
@@ -87,10 +93,10 @@ def morning_after(day: dt.date | None) -> dt.datetime:
 
 
 def build() -> dict[str, Any]:
-    """Three sources (bank: two versions and a fetch history), bills, two plans with results, FX rates
-    and a WeChat settlement that two open orders add up to; returns the ids the page paths need."""
+    """Three sources (bank: two versions and a fetch history), bills, two plans with results, FX rates,
+    a WeChat settlement that two open orders add up to and an export; returns the ids the page paths need."""
     operator = role_user("operator", username="operator")
-    role_user("viewer", username="viewer")
+    viewer = role_user("viewer", username="viewer")
     role_user("admin", username="admin", is_staff=True)
 
     bank = {**TABLE, "timezone": "UTC", "description": "Bank statement, fetched over SFTP", "fetch": SFTP}
@@ -143,7 +149,13 @@ def build() -> dict[str, Any]:
     po2 = f.brk(wechat_vs_shop, "short", ours=4500, order_no="PO-2")
     credit = f.brk(wechat_vs_shop, "long", theirs=7500, order_no="BATCH-77",
                    suggestions=[{"group": [suggested(po1), suggested(po2)], "amount_minor": 7500, "currency": "CNY"}])
-    return {"credit": credit.pk}
+    # The viewer's export of a day's report, written as its job writes it.
+    export = exports.report(bank_vs_shop, "report", "xlsx", DAY, viewer)
+    assert exports.execute(export.pk) == "done"
+    asked = morning_after(DAY) + dt.timedelta(minutes=45)
+    ExportJob.objects.filter(pk=export.pk).update(requested_at=asked, started_at=asked + dt.timedelta(seconds=1),
+                                                  finished_at=asked + dt.timedelta(seconds=2))
+    return {"credit": credit.pk, "export": export.pk}
 
 
 def check(page: Any, spec: Page, language: str) -> None:

@@ -1,5 +1,5 @@
 """The back office's own pages in Chromium (en and zh-hans): the data browser (search, filter, next
-page, CSV export), a run started from the plan page with its live progress, the plan editor's dry
+page, CSV export through its job's page), a run started from the plan page with its live progress, the plan editor's dry
 run, users, preferences and settings; screenshots of each page; no Content-Security-Policy
 violation on any of them."""
 
@@ -92,8 +92,11 @@ def test_data_browser_search_filter_page_and_export(live_server: Any, language: 
 
         page.select_option("#id_record_kind", "refund")
         expect(rows).to_have_count(48)
+        page.locator(".exports button").first.click()  # Export CSV: a job, followed on its page
+        expect(page).to_have_url(re.compile(r"/exports/\d+/$"))
         with page.expect_download() as download:
-            page.locator(".exports a").first.click()
+            page.locator("#progress a[download]").click()  # there once the job is done
+        expect(page.locator("#progress label")).to_contain_text("48")
         text = download.value.path().read_text(encoding="utf-8-sig")
         exported = list(csv.DictReader(io.StringIO(text)))
         assert len(exported) == 48

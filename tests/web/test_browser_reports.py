@@ -1,10 +1,11 @@
 """The reports and rules pages in Debian's Chromium, in English and Chinese: the statement, the SVG
-trend charts, an export download, the dry-run preview and the apply button. Screenshots go to
-TALLY_SCREENSHOTS (docs/screenshots to refresh the README's) or a scratch folder."""
+trend charts, an export (a job, then its file), the dry-run preview and the apply button.
+Screenshots go to TALLY_SCREENSHOTS (docs/screenshots to refresh the README's) or a scratch folder."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import os
 import re
@@ -13,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from django.conf import settings
 
@@ -105,10 +107,18 @@ def test_report_and_rules_pages(live_server: Any, language: str, suffix: str, wo
             expect(page.locator("figure.chart svg rect").first).to_be_visible()
             page.screenshot(path=SCREENSHOTS / f"report{suffix}.png", full_page=True)
 
+            # The export is a job: its page follows it, then offers the file.
+            page.locator('form[action*="/report.xlsx"] button').click()
+            expect(page).to_have_url(re.compile(r"/exports/\d+/$"))
             with page.expect_download() as download:
-                page.locator('a[href*="/report.xlsx"]').click()
+                page.locator("#progress a[download]").click()
             assert download.value.suggested_filename == "report_wechat_vs_shop_20240530.xlsx"
+            book = openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes()))  # the path has no suffix
+            assert book.sheetnames == ["statement", "breaks"]
+            assert book["statement"]["B1"].value == "wechat_vs_shop"
 
+            page.locator(".crumbs a").nth(1).click()  # back to the report it came from
+            expect(page).to_have_url(f"{live_server.url}/reports/wechat_vs_shop/?day=2024-05-30")
             page.locator('a[href="/rules/wechat_vs_shop/"]').first.click()
             preview = page.locator("table.data").first
             expect(preview.locator("tbody tr")).to_have_count(2)

@@ -1,4 +1,4 @@
-"""The data browser on a real lake: filters, search, sort, keyset pages, counts, exports, access."""
+"""The data browser on a real lake: filters, search, sort, keyset pages, counts, exports (jobs), access."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from tally.ingest.models import Source
 
+from .factories import export, jobs_inline
 from .office_factories import DAY, lake_bill, role_user
 
 pytestmark = pytest.mark.django_db
@@ -98,25 +99,28 @@ def test_amounts_are_formatted_per_currency() -> None:
     assert b">12.34<" in response.content.replace(b" ", b"")
 
 
-def test_csv_export_is_the_filtered_set_and_spreadsheet_safe() -> None:
+def test_csv_export_is_the_filtered_set_and_spreadsheet_safe(monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs_inline(monkeypatch)
     bill = lake_bill(n=60, status="=HYPERLINK(\"http://evil\")")
-    response = viewer_client().get(reverse("browser-export", args=["csv"]),
-                                   {"source": bill.source.name, "first": DAY, "record_kind": "refund"})
-    assert response.status_code == 200
-    text = b"".join(response.streaming_content).decode("utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    response, data = export(viewer_client(), reverse("browser-export", args=["csv"]),
+                            {"source": bill.source.name, "first": DAY, "record_kind": "refund"})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == f'attachment; filename="{bill.source.name}_20240501_20240501.csv"'
+    assert data.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads the file as UTF-8
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert len(rows) == 12
     assert {r["record_kind"] for r in rows} == {"refund"}
     assert all(r["status"].startswith("'=") for r in rows)
     assert rows[0]["amount"].startswith("-")
 
 
-def test_xlsx_export() -> None:
+def test_xlsx_export(monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs_inline(monkeypatch)
     bill = lake_bill(n=30)
-    response = viewer_client().get(reverse("browser-export", args=["xlsx"]), {"source": bill.source.name, "first": DAY})
-    assert response.status_code == 200
-    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
-    sheet = book.active
+    response, data = export(viewer_client(), reverse("browser-export", args=["xlsx"]),
+                            {"source": bill.source.name, "first": DAY})
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert sheet.max_row == 31
     assert sheet.cell(1, 4).value == "order_no"
 
@@ -145,4 +149,4 @@ def test_browser_needs_login_and_view_bill() -> None:
     client = Client()
     client.force_login(role_user(None))
     assert client.get(reverse("browser")).status_code == 403
-    assert client.get(reverse("browser-export", args=["csv"])).status_code == 403
+    assert client.post(reverse("browser-export", args=["csv"])).status_code == 403

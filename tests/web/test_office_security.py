@@ -26,8 +26,9 @@ pytestmark = pytest.mark.django_db
 # Reachable without logging in, on purpose.
 # (api-root answers 404 to everyone: nothing lives there.)
 PUBLIC = {"login", "healthz", "set_language", "api/openapi.json", "api/docs", "logout", "api-root"}
-# A logged-in user's own things: any role may post them.
-OWN = {"preferences", "set_language", "logout", "api/me"}
+# A logged-in user's own things: any role may post them. (An export is its requester's own job,
+# started by a POST, and reading what the role may read already: tests/web/test_export_jobs.py.)
+OWN = {"preferences", "set_language", "logout", "api/me", "browser-export", "plan-report-export"}
 
 
 def patterns(resolver: URLResolver | None = None, prefix: str = "") -> list[tuple[str, str]]:

@@ -16,8 +16,9 @@ from django.urls import reverse
 from python_calamine import CalamineWorkbook
 
 from tally.breaks.models import Action, Break, DayResult, Plan, PlanAccess
+from tally.web.models import ExportJob
 
-from .factories import make_user
+from .factories import export, jobs_inline, make_user
 
 pytestmark = pytest.mark.django_db
 DAY = dt.date(2024, 5, 10)
@@ -67,7 +68,7 @@ def test_report_page_shows_the_statement_charts_and_aging() -> None:
     assert html.count('<svg viewBox="0 0 520 220" role="img"') == 3
     assert "<title>05-10 · long: 5.00</title>" in html
     assert "8–30 days" in html
-    assert f'href="/reports/{plan.name}/report.xlsx?day=2024-05-10"' in html
+    assert f'<form method="post" action="/reports/{plan.name}/report.xlsx?day=2024-05-10">' in html
 
 
 def test_report_defaults_to_the_latest_day_and_says_when_a_day_was_not_run() -> None:
@@ -79,19 +80,26 @@ def test_report_defaults_to_the_latest_day_and_says_when_a_day_was_not_run() -> 
     assert "day not run" in html
 
 
-def test_exports_are_neutralized_files() -> None:
+def test_exports_are_neutralized_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs_inline(monkeypatch)
     plan = make_plan()
     make_break(plan, "short", 100, None, order_no="=cmd|' /C calc'!A0")
     client, _user = client_for(*VIEW)
-    url = reverse("plan-report-export", args=[plan.name, "breaks", "csv"])
-    response = client.get(url, {"day": "2024-05-10"})
+    response, data = export(client, reverse("plan-report-export", args=[plan.name, "breaks", "csv"]),
+                            {"day": "2024-05-10"})
     assert response["Content-Disposition"] == 'attachment; filename="breaks_wechat_vs_shop_20240510.csv"'
-    [row] = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert data.startswith(b"\xef\xbb\xbf")
+    [row] = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert row["order_no"] == "'=cmd|' /C calc'!A0"
-    response = client.get(reverse("plan-report-export", args=[plan.name, "report", "xlsx"]), {"day": "2024-05-10"})
-    book = CalamineWorkbook.from_filelike(io.BytesIO(response.content))
+    response, data = export(client, reverse("plan-report-export", args=[plan.name, "report", "xlsx"]),
+                            {"day": "2024-05-10"})
+    assert response["Content-Disposition"] == 'attachment; filename="report_wechat_vs_shop_20240510.xlsx"'
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     assert book.sheet_names == ["statement", "breaks"]
-    assert client.get(reverse("plan-report-export", args=[plan.name, "secrets", "csv"])).status_code == 404
+    assert book.get_sheet_by_name("breaks").to_python()[1][7] == "'=cmd|' /C calc'!A0"
+    assert client.post(reverse("plan-report-export", args=[plan.name, "secrets", "csv"])).status_code == 404
+    assert client.post(reverse("plan-report-export", args=[plan.name, "report", "pdf"])).status_code == 404
+    assert not ExportJob.objects.exclude(status="done").exists()
 
 
 def test_plans_the_user_may_not_see_are_not_found() -> None:
@@ -101,7 +109,8 @@ def test_plans_the_user_may_not_see_are_not_found() -> None:
     for name in ("plan-report", "plan-rules"):
         assert client.get(reverse(name, args=[hidden.name])).status_code == 404
         assert client.get(reverse(name, args=[mine.name])).status_code == 200
-    assert client.get(reverse("plan-report-export", args=[hidden.name, "report", "csv"])).status_code == 404
+    assert client.post(reverse("plan-report-export", args=[hidden.name, "report", "csv"])).status_code == 404
+    assert not ExportJob.objects.exists()
     assert client.post(reverse("plan-rules", args=[hidden.name])).status_code == 404
     index = client.get(reverse("report-index")).content.decode()
     assert "mine" in index

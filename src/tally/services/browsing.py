@@ -2,14 +2,14 @@
 
 Which lake files make up a source's days is the database's to say (an imported bill and the
 days it wrote); reading, filtering, sorting and paging them is the engine's (tally.engine.browse).
-Exports write the filtered records in the browser's order, spreadsheet-safe, in bounded memory.
+Exports write the filtered records in the browser's order, spreadsheet-safe, in bounded memory, to a
+file (the back office writes them in a job: tally.web.exports), saying how far they got as they go.
 """
 
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -27,6 +27,8 @@ from tally.services.workspace import lake
 MAX_DAYS = 92
 XLSX_MAX_ROWS = 1_048_575  # one sheet of Excel, less the header
 EXPORT_COLUMNS = [*SCHEMA.names, "amount", "fee"]
+PROGRESS_ROWS = 10_000  # an export says how far it got this often
+Progress = Callable[[int], None]  # told the number of records written so far
 
 
 @dataclass(frozen=True)
@@ -98,25 +100,36 @@ def _text(value: Any) -> Any:
     return isoformat() if isoformat is not None else value
 
 
-def csv_chunks(q: browse.Query) -> Iterator[bytes]:
-    """The records as CSV (UTF-8 with BOM, so Excel reads 中文), a chunk at a time."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(EXPORT_COLUMNS)
+def _rows(q: browse.Query, progress: Progress | None) -> Iterator[list[Any]]:
+    """The export rows in order, telling ``progress`` how many are out after each PROGRESS_ROWS of them
+    (and after the last, shorter slice of each batch)."""
+    done = 0
     for part in browse.batches(q, engine_name()):
-        for record in part.to_pylist():
-            writer.writerow(_export_row(record))
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
+        # A slice at a time: Python objects for PROGRESS_ROWS records, never a whole batch of them.
+        for start in range(0, part.num_rows, PROGRESS_ROWS):
+            piece = part.slice(start, PROGRESS_ROWS).to_pylist()
+            yield from (_export_row(record) for record in piece)
+            done += len(piece)
+            if progress is not None:
+                progress(done)
 
 
-def write_xlsx(q: browse.Query, path: Path) -> int:
-    """The records as one Excel sheet; refused up front when they would not fit in one."""
-    total = count(q)
+def write_csv(q: browse.Query, path: Path, progress: Progress | None = None) -> int:
+    """The records as CSV (UTF-8 with BOM, so Excel reads 中文); returns how many were written."""
+    n = 0
+    with open(path, "w", newline="", encoding="utf-8-sig") as out:
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_COLUMNS)
+        for row in _rows(q, progress):
+            writer.writerow(row)
+            n += 1
+    return n
+
+
+def write_xlsx(q: browse.Query, path: Path, *, total: int | None = None, progress: Progress | None = None) -> int:
+    """The records as one Excel sheet; refused up front when they would not fit in one (``total``:
+    their count, when the caller has it already). Returns how many were written."""
+    total = count(q) if total is None else total
     if total > XLSX_MAX_ROWS:
         raise InputRejected("TOO_MANY_ROWS", f"{total} records do not fit in one Excel sheet "
                             f"(at most {XLSX_MAX_ROWS})", hint="narrow the filters, or export CSV")
@@ -127,9 +140,7 @@ def write_xlsx(q: browse.Query, path: Path) -> int:
     sheet = book.add_worksheet("records")
     sheet.write_row(0, 0, EXPORT_COLUMNS)
     n = 0
-    for part in browse.batches(q, engine_name()):
-        for record in part.to_pylist():
-            n += 1
-            sheet.write_row(n, 0, _export_row(record))
+    for n, row in enumerate(_rows(q, progress), start=1):
+        sheet.write_row(n, 0, row)
     book.close()
     return n

@@ -118,8 +118,9 @@ def write_xlsx(st: Statement, path: Path, breaks: list[dict[str, Any]] | None = 
     book.close()
 
 
-def file_name(st: Statement, extension: str) -> str:
-    return f"report_{st.plan}_{st.day:%Y%m%d}.{extension}"
+def file_name(plan: str, day: dt.date, extension: str) -> str:
+    """The statement file's name; known before the statement is built (a back-office export names its job)."""
+    return f"report_{plan}_{day:%Y%m%d}.{extension}"
 
 
 def text(st: Statement) -> str:

@@ -78,9 +78,7 @@ def _keep(job: ImportJob, position: int, file: Any, where: Path) -> ImportFile:
 
 def execute(job_id: int) -> str:
     """Import the job's waiting files in order, recording each; returns how the job ended."""
-    # Taking the job is one conditional update: a second copy of it finds it taken.
-    if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-            status=ImportJob.Status.RUNNING, started_at=timezone.now()):
+    if not ImportJob.take(job_id):
         return "gone"
     job = ImportJob.objects.select_related("source").get(pk=job_id)
     try:

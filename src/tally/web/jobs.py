@@ -1,13 +1,14 @@
-"""Long work started from the back office — runs, and imports of uploaded bills — queued for
+"""Long work started from the back office — runs, imports of uploaded bills, exports — queued for
 ``tally worker`` when one is running, else run on a thread of the web server; either way the
-job's row (RunJob, ImportJob) moves as it goes, for the page that polls it.
+job's row (RunJob, ImportJob, ExportJob) moves as it goes, for the page that polls it.
 
-Each kind of job is a row model plus an ``execute(job_id)`` that takes the row and does the work
-(``KINDS``); ``start(kind, job_id)`` is the one way any of them begins. The queue is the
-worker's own (Huey on TALLY_REDIS_URL, else ``TALLY_HOME/queue.sqlite3``); the web only
-enqueues a kind's task by name (``tally.start_run``, ``tally.start_import``), and ``tally
-worker`` registers them all (``register``). A worker says it is alive every minute (``beat``);
-without a beat in the last few minutes, nobody would take the job, so the web runs it itself.
+Each kind of job is a row model plus an ``execute(job_id)`` that takes the row (``Job.take``: a
+second copy of the job finds it taken) and does the work (``KINDS``); ``start(kind, job_id)`` is
+the one way any of them begins. The queue is the worker's own (Huey on TALLY_REDIS_URL, else
+``TALLY_HOME/queue.sqlite3``); the web only enqueues a kind's task by name (``tally.start_run``,
+``tally.start_import``, ``tally.start_export``), and ``tally worker`` registers them all
+(``register``). A worker says it is alive every minute (``beat``); without a beat in the last few
+minutes, nobody would take the job, so the web runs it itself.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from tally.engine.day import DayOutcome
 from tally.errors import TallyError
 from tally.home import home
 from tally.services.running import days_between, run_plan
-from tally.web import imports
-from tally.web.models import Heartbeat, ImportJob, RunJob
+from tally.web import exports, imports
+from tally.web.models import ExportJob, Heartbeat, ImportJob, RunJob
 
 log = logging.getLogger("tally.web.jobs")
 ALIVE = timedelta(minutes=3)
@@ -99,12 +100,10 @@ def start_run(plan: Plan, first: date, last: date, user: Any) -> RunJob:
 
 def execute(job_id: int) -> str:
     """Run the job's days in order, moving its progress after each; returns how it ended."""
-    started = timezone.now()
-    # Taking the job is one conditional update: a second copy of it finds it taken.
-    if not RunJob.objects.filter(pk=job_id, status=RunJob.Status.QUEUED).update(status=RunJob.Status.RUNNING,
-                                                                                 started_at=started):
+    if not RunJob.take(job_id):
         return "gone"
     job = RunJob.objects.select_related("plan").get(pk=job_id)
+    started = job.started_at
 
     def progress(day: date, outcome: DayOutcome) -> None:
         RunJob.objects.filter(pk=job.pk).update(days_done=job.days_total if day >= job.last_day else
@@ -137,4 +136,5 @@ def _finish(job: RunJob, started: Any, status: str, error: str) -> None:
 KINDS: dict[str, Kind] = {
     "run": Kind("tally.start_run", RunJob, execute),
     "import": Kind("tally.start_import", ImportJob, imports.execute),
+    "export": Kind("tally.start_export", ExportJob, exports.execute),
 }

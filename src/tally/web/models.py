@@ -1,4 +1,4 @@
-"""What the back office keeps: API tokens, preferences, failed logins, and its jobs (runs, imports).
+"""What the back office keeps: API tokens, preferences, failed logins, and its jobs (runs, imports, exports).
 
 An API token is shown once, when it is created; only its SHA-256 is stored (a token is 256
 random bits, so a fast hash is enough: there is nothing to brute-force).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class ApiToken(models.Model):
@@ -79,6 +80,13 @@ class Job(models.Model):
         abstract = True
         ordering = ["-requested_at"]
 
+    @classmethod
+    def take(cls, pk: int) -> bool:
+        """Mark the queued job running; False when it was not queued. Taking it is one conditional
+        update, so a second copy of the job (queued twice, or a worker's retry) finds it taken."""
+        return bool(cls._default_manager.filter(pk=pk, status=cls.Status.QUEUED).update(
+            status=cls.Status.RUNNING, started_at=timezone.now()))
+
 
 class RunJob(Job):
     """A run asked for in the back office: queued for the worker (or a thread), with its progress.
@@ -145,3 +153,37 @@ class ImportFile(models.Model):
     class Meta:
         ordering = ["job", "position"]
         constraints = [models.UniqueConstraint(fields=["job", "position"], name="import_file_position")]
+
+
+class ExportJob(Job):
+    """An export asked for in the back office — the data browser's records, or a plan's day report
+    or breaks — written by the worker (or a thread) to a private file under TALLY_HOME, which only
+    the user who asked may download (tally.web.exports); the worker deletes old ones."""
+
+    class What(models.TextChoices):
+        RECORDS = "records", "records"
+        REPORT = "report", "report"
+        BREAKS = "breaks", "breaks"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel"
+
+    what = models.CharField(max_length=16, choices=What.choices)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    # Enough to build the export again in the worker, checked again there: the data browser's
+    # filters as its form reads them (records), or the business day (report, breaks).
+    parameters = models.JSONField(default=dict)
+    # Whose data it is, for the access checks on the way out (a report's plan may be hidden from a user).
+    plan = models.ForeignKey("breaks.Plan", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    source = models.ForeignKey("ingest.Source", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    file_name = models.CharField(max_length=255)  # the download's name
+    # Relative to TALLY_HOME (under exports/<job id>/), once the file is complete; empty until then.
+    stored = models.CharField(max_length=255, blank=True)
+    rows_total = models.PositiveBigIntegerField(default=0)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else int(100 * self.rows_done / max(1, self.rows_total))

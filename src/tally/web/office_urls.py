@@ -1,15 +1,19 @@
-"""The back office's own pages: data browser, runs, plans, users, preferences and settings."""
+"""The back office's own pages: data browser, exports, runs, plans, users, preferences and settings."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from tally.web.views import browser, plans, runs, site_settings, users
+from tally.web.views import browser, exports, plans, runs, site_settings, users
 
 urlpatterns = [
     path("browse/", browser.browser, name="browser"),
     path("browse/count/", browser.record_count, name="browser-count"),
-    path("browse/export.<str:fmt>", browser.export, name="browser-export"),
+    path("browse/export.<str:fmt>", exports.start_records, name="browser-export"),
+    path("exports/", exports.export_list, name="export-list"),
+    path("exports/<int:pk>/", exports.export_job, name="export-job"),
+    path("exports/<int:pk>/progress", exports.export_job_progress, name="export-job-progress"),
+    path("exports/<int:pk>/download", exports.export_download, name="export-download"),
     path("plans/", plans.plan_list, name="plan-list"),
     path("plans/<slug:name>/", plans.plan_detail, name="plan-detail"),
     path("plans/<slug:name>/edit/", plans.plan_edit, name="plan-edit"),

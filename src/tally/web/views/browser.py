@@ -1,15 +1,13 @@
-"""The data browser: a source's records for a day or a range, served by the engine from the lake."""
+"""The data browser: a source's records for a day or a range, served by the engine from the lake.
+Its exports are jobs (web.views.exports)."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from django.http import FileResponse, HttpResponse, HttpResponseBase, QueryDict, StreamingHttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from tally.errors import TallyError
@@ -116,29 +114,3 @@ def record_count(request: HtmxHttpRequest) -> HttpResponse:
     except TallyError as exc:
         return HttpResponse(str(exc.message), status=400)
     return render(request, "tally/office/_record_count.html", {"total": total})
-
-
-@require_safe
-@requires(VIEW_BILLS)
-def export(request: HtmxHttpRequest, fmt: str) -> HttpResponseBase:
-    form = _form(request)
-    if not form.is_valid():
-        return render(request, "tally/office/browser.html", {"form": form, "results_id": RESULTS_ID, "rows": []},
-                      status=400)
-    data = form.cleaned_data
-    name = f"{data['source'].name}_{data['first']:%Y%m%d}_{data['last']:%Y%m%d}"
-    try:
-        q = _query(form)
-        if fmt == "csv":
-            response = StreamingHttpResponse(browsing.csv_chunks(q), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-            return response
-        out = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 (closed by the response)
-        browsing.write_xlsx(q, Path(out.name))
-        out.seek(0)
-        return FileResponse(out, as_attachment=True, filename=f"{name}.xlsx",
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    except TallyError as exc:
-        context = {"form": form, "results_id": RESULTS_ID, "rows": [], "error": exc,
-                   "error_title": _("Export refused")}
-        return render(request, "tally/office/browser.html", context, status=400)

@@ -1,11 +1,10 @@
-"""Reports: the plans' index, one plan's day statement with 30-day trends and aging, and the exports
-(the statement and the day's breaks, CSV or Excel). Figures come from ``tally.services.reports``."""
+"""Reports: the plans' index, one plan's day statement with 30-day trends and aging. Figures come from
+``tally.services.reports``; the exports (the statement and the day's breaks, CSV or Excel) are jobs
+(web.views.exports)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_safe
 from tally.breaks.models import DayResult, Plan
 from tally.errors import TallyError
 from tally.money import format_minor
-from tally.services import access, listing, report_export, reports
+from tally.services import access, reports
 from tally.web import labels
 from tally.web.charts import Series, stacked_bars
 from tally.web.fields import BusinessDayField
@@ -28,8 +27,6 @@ from tally.web.permissions import VIEW_BREAKS, requires
 
 AGING_LABELS = {"0-1": gettext_lazy("0–1 days"), "2-7": gettext_lazy("2–7 days"), "8-30": gettext_lazy("8–30 days"),
                 ">30": gettext_lazy("over 30 days")}
-CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
-                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 class DayForm(forms.Form):
@@ -109,29 +106,3 @@ def plan_report(request: HttpRequest, name: str) -> HttpResponse:
                             statement.currencies),
     })
     return render(request, "tally/reports/report.html", context)
-
-
-@require_safe
-@requires(VIEW_BREAKS)
-def plan_report_export(request: HttpRequest, name: str, what: str, extension: str) -> HttpResponse:
-    plan = visible_plan(request, name)
-    if what not in ("report", "breaks") or extension not in CONTENT_TYPES:
-        raise Http404
-    _form, day = chosen_day(request, plan)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"export.{extension}"
-        if what == "breaks":
-            rows = listing.breaks(plan=plan.name, day=day)
-            (listing.write_csv if extension == "csv" else listing.write_xlsx)(rows, path)
-            file_name = f"breaks_{plan.name}_{day:%Y%m%d}.{extension}"
-        else:
-            statement = reports.statement(plan, day)
-            if extension == "csv":
-                report_export.write_csv(statement, path)
-            else:
-                report_export.write_xlsx(statement, path, report_export.breaks_of(plan.name, day))
-            file_name = report_export.file_name(statement, extension)
-        data = path.read_bytes()
-    response = HttpResponse(data, content_type=CONTENT_TYPES[extension])
-    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
-    return response
