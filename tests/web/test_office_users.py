@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -103,3 +104,11 @@ def test_break_detail_shows_occurred_at_in_the_users_zone() -> None:
     page = client_for(user).get(reverse("break-detail", args=[brk.pk]))
     assert b"2024-05-01 10:03:04" in page.content
     assert dt.date(2024, 5, 1)
+
+
+def test_settings_show_the_workers_periods(settings) -> None:
+    settings.TALLY_APPROVAL_REMIND_HOURS = 36
+    settings.TALLY_EXPORT_KEEP_DAYS = 11
+    page = client_for(role_user("admin")).get(reverse("site-settings")).content.decode()
+    assert re.search(r"TALLY_APPROVAL_REMIND_HOURS</\w+>\s*<\w+[^>]*>36<", page)
+    assert re.search(r"TALLY_EXPORT_KEEP_DAYS</\w+>\s*<\w+[^>]*>11<", page)
