@@ -94,6 +94,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
+    # Tests get a database file too, not Django's shared in-memory one: there a job's thread that
+    # writes while the test reads fails at once ("database table is locked"; the timeout does not
+    # apply to shared-cache locks), where a real database file waits as in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(home() / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from typing import Any
+import time
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import Permission, User
@@ -13,6 +14,9 @@ from django.test import Client
 
 from tally.breaks.models import Break, DayResult, Plan
 from tally.ingest.models import Bill, Source
+from tally.web.models import Job
+
+J = TypeVar("J", bound=Job)
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)
@@ -120,3 +124,14 @@ def export(client: Client, url: str, query: dict[str, Any] | None = None) -> tup
     download = client.get(f"{page}download")
     assert download.status_code == 200
     return download, b"".join(download.streaming_content)
+
+
+def wait_for(model: type[J], job_id: int, seconds: float = 120) -> J:
+    """The job's row once it is done or failed (a thread or the worker runs it meanwhile)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = model._default_manager.get(pk=job_id)
+        if job.status in (Job.Status.DONE, Job.Status.FAILED):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"{model.__name__} {job_id} still {model._default_manager.get(pk=job_id).status}")

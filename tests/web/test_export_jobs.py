@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from tally.web.browse_forms import BrowseForm
 from tally.web.models import ExportJob
 from tally.worker import build_huey, register
 
-from .factories import export, jobs_inline
+from .factories import export, jobs_inline, wait_for
 from .office_factories import DAY, lake_bill, role_user
 
 
@@ -42,15 +41,6 @@ def start_records(client: Client, fmt: str, source: Source, **filters: str) -> A
     return client.post(f"{reverse('browser-export', args=[fmt])}?{query}")
 
 
-def wait_for(job_id: int, seconds: float = 60) -> ExportJob:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        job = ExportJob.objects.get(pk=job_id)
-        if job.status in (ExportJob.Status.DONE, ExportJob.Status.FAILED):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"export job {job_id} still {ExportJob.objects.get(pk=job_id).status}")
-
 
 @pytest.mark.django_db(transaction=True)
 def test_without_a_worker_a_thread_writes_the_file_and_the_page_offers_it() -> None:
@@ -61,7 +51,7 @@ def test_without_a_worker_a_thread_writes_the_file_and_the_page_offers_it() -> N
     assert response.status_code == 302
     job = ExportJob.objects.get()
     assert response["Location"] == reverse("export-job", args=[job.pk]) == f"/exports/{job.pk}/"
-    job = wait_for(job.pk)
+    job = wait_for(ExportJob, job.pk)
     assert (job.via, job.status, job.what, job.format) == ("thread", "done", "records", "csv")
     assert (job.rows_total, job.rows_done, job.requested_by) == (36, 36, viewer)
     assert job.parameters == {"source": bill.source.name, "first": DAY.isoformat(), "record_kind": "payment"}

@@ -3,7 +3,6 @@ from a day; queued for the worker when one beats, else on a thread; hidden plans
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from tally.web.models import Heartbeat, RunJob
 from tally.worker import build_huey, register
 from tests.services.factories import import_csv, plan, table_source
 
+from .factories import wait_for
 from .office_factories import role_user
 
 DAY = date(2024, 5, 1)
@@ -41,15 +41,6 @@ def client_for(role: str | None) -> Client:
     return client
 
 
-def wait_for(job_id: int, seconds: float = 180) -> RunJob:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        job = RunJob.objects.get(pk=job_id)
-        if job.status in (RunJob.Status.DONE, RunJob.Status.FAILED):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {RunJob.objects.get(pk=job_id).status}")
-
 
 @pytest.mark.django_db(transaction=True)
 def test_an_operator_starts_a_run_on_a_thread_when_no_worker_beats_and_sees_it_finish() -> None:
@@ -60,7 +51,7 @@ def test_an_operator_starts_a_run_on_a_thread_when_no_worker_beats_and_sees_it_f
     job = RunJob.objects.get()
     assert response["Location"] == reverse("run-job", args=[job.pk])
     assert job.via == "thread"
-    job = wait_for(job.pk)
+    job = wait_for(RunJob, job.pk)
     assert job.status == "done", job.error
     assert (job.days_done, job.days_total, job.current_day) == (2, 2, DAY + timedelta(days=1))
     assert job.run is not None

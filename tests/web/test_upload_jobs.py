@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from tally.web.models import ImportFile, ImportJob
 from tally.worker import build_huey, register
 from tests.services.factories import csv_bill, table_source
 
-from .factories import jobs_inline, make_user
+from .factories import jobs_inline, make_user, wait_for
 
 VIEWER = ("ingest.view_bill", "ingest.view_source")
 OPERATOR = (*VIEWER, "ingest.add_bill")
@@ -52,15 +51,6 @@ def outcomes(job: ImportJob) -> dict[str, tuple[str, str]]:
     return {f.name: (f.outcome, f.code) for f in ImportFile.objects.filter(job=job)}
 
 
-def wait_for(job_id: int, seconds: float = 60) -> ImportJob:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        job = ImportJob.objects.get(pk=job_id)
-        if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"import job {job_id} still {ImportJob.objects.get(pk=job_id).status}")
-
 
 @pytest.mark.django_db(transaction=True)
 def test_without_a_worker_a_thread_imports_each_file_and_one_bad_file_stops_none(staging: Path) -> None:
@@ -70,7 +60,7 @@ def test_without_a_worker_a_thread_imports_each_file_and_one_bad_file_stops_none
     assert response.status_code == 302
     job = ImportJob.objects.get()
     assert response["Location"] == reverse("bill-upload-job", args=[job.pk])
-    job = wait_for(job.pk)
+    job = wait_for(ImportJob, job.pk)
     assert (job.via, job.status, job.files_done, job.files_total) == ("thread", "done", 3, 3)
     assert outcomes(job) == {"good.csv": ("imported", ""), "bad.csv": ("rejected", "BAD_AMOUNT"),
                              "also.csv": ("imported", "")}
