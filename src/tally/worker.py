@@ -161,6 +161,7 @@ def register(huey: Huey) -> Tasks:
         from tally.web import jobs
 
         jobs.beat()  # the back office queues its jobs while a worker beats
+        jobs.fail_interrupted()  # jobs whose process on this host died mid-way
         return tick()
 
     from tally.web import jobs
@@ -205,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
     freed = free_dead_holders()
     if freed:
         log.warning("freed %d lease(s) of worker processes that are gone", freed)
+    jobs.fail_interrupted()
     queue = "Redis" if isinstance(tasks.huey, RedisHuey) else str(home() / "queue.sqlite3")
     print(f"tally worker: {args.workers} thread(s), queue {queue}, "  # noqa: T201 (the operator's start line)
           f"schedule {'on' if args.schedule else 'off'}", flush=True)

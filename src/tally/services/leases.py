@@ -51,13 +51,17 @@ def lease(name: str, ttl: timedelta) -> Iterator[None]:
 
 def free_dead_holders() -> int:
     """Free the leases of this host's processes that no longer run; returns how many."""
-    host = socket.gethostname()
     freed = 0
-    for pk, who in Lease.objects.filter(holder__startswith=f"{host}:").values_list("pk", "holder"):
-        pid = int(who.rsplit(":", 1)[1])
-        if pid != os.getpid() and not _alive(pid):
+    for pk, who in Lease.objects.filter(holder__startswith=f"{socket.gethostname()}:").values_list("pk", "holder"):
+        if gone(who):
             freed += Lease.objects.filter(pk=pk, holder=who).delete()[0]
     return freed
+
+
+def gone(who: str) -> bool:
+    """True when ``who`` (a ``holder()``) is a process of this host that no longer runs."""
+    host, _, pid = who.rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid))
 
 
 def _alive(pid: int) -> bool:

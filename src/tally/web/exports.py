@@ -128,6 +128,11 @@ def _fail(job: ExportJob, error: str) -> None:
                                                finished_at=timezone.now())
 
 
+def interrupted(job_id: int) -> None:
+    """The job's process died mid-way (its row is failed already): no partial file is kept."""
+    shutil.rmtree(folder(job_id), ignore_errors=True)
+
+
 def delete_old(now: datetime | None = None) -> int:
     """Delete the exports asked for more than TALLY_EXPORT_KEEP_DAYS ago, files then rows; returns how many."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.TALLY_EXPORT_KEEP_DAYS)

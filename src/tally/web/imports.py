@@ -113,8 +113,24 @@ def _import(job: ImportJob, file: ImportFile) -> None:
     file.save(update_fields=["outcome", "code", "message", "bill", "staged"])
 
 
+def interrupted(job_id: int) -> None:
+    """The job's process died mid-way (its row is failed already): a file it was importing was
+    imported whole or not at all, so the files still waiting are rejected and their copies deleted."""
+    for file in ImportFile.objects.filter(job_id=job_id, outcome=ImportFile.Outcome.WAITING):
+        if file.staged:
+            (home() / file.staged).unlink(missing_ok=True)
+    ImportFile.objects.filter(job_id=job_id, outcome=ImportFile.Outcome.WAITING).update(
+        outcome=ImportFile.Outcome.REJECTED, code="JOB_INTERRUPTED", staged="",
+        message="the import stopped before this file was imported; upload it again")
+    _tidy(job_id)
+
+
 def _finish(job: ImportJob, status: str, error: str) -> None:
     ImportJob.objects.filter(pk=job.pk).update(status=status, error=error, finished_at=timezone.now())
-    where = folder(job.pk)
+    _tidy(job.pk)
+
+
+def _tidy(job_id: int) -> None:
+    where = folder(job_id)
     if where.is_dir() and not any(where.iterdir()):
         where.rmdir()

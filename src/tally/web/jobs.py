@@ -22,16 +22,17 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import close_old_connections, models
+from django.db import close_old_connections
 from django.utils import timezone
 
 from tally.breaks.models import Plan, Run
 from tally.engine.day import DayOutcome
 from tally.errors import TallyError
 from tally.home import home
+from tally.services.leases import gone
 from tally.services.running import days_between, run_plan
 from tally.web import exports, imports
-from tally.web.models import ExportJob, Heartbeat, ImportJob, RunJob
+from tally.web.models import ExportJob, Heartbeat, ImportJob, Job, RunJob
 
 log = logging.getLogger("tally.web.jobs")
 ALIVE = timedelta(minutes=3)
@@ -62,8 +63,11 @@ def _queue() -> Any:
 @dataclass(frozen=True)
 class Kind:
     task: str  # the worker's task name
-    model: type[models.Model]  # the job's row; it has a ``via`` field
+    model: type[Job]  # the job's row
     execute: Callable[[int], str]  # does the job once; returns how it ended ("gone" if already taken)
+    # Cleans up after a job whose process died mid-way (its row already failed); a run needs
+    # nothing: each day is published whole or not at all, and its lease frees itself.
+    interrupted: Callable[[int], None] = lambda job_id: None
 
 
 def register(huey: Any) -> dict[str, Any]:
@@ -81,6 +85,25 @@ def start(kind: str, job_id: int) -> str:
         threading.Thread(target=_in_thread, args=(job_id,), kwargs={"kind": kind}, name=f"tally-{kind}-{job_id}",
                          daemon=True).start()
     return via
+
+
+INTERRUPTED = "the process running this job stopped before the job ended (killed, or restarted); start it again"
+
+
+def fail_interrupted() -> int:
+    """Fail the jobs still "running" under a process of this host that no longer runs, and clean
+    up what they left; returns how many (the worker's tick, every minute)."""
+    failed = 0
+    for kind in KINDS.values():
+        running = kind.model._default_manager.filter(status=Job.Status.RUNNING,
+                                                     taken_by__startswith=f"{socket.gethostname()}:")
+        for pk, who in running.values_list("pk", "taken_by"):
+            if gone(who) and kind.model._default_manager.filter(pk=pk, status=Job.Status.RUNNING, taken_by=who).update(
+                    status=Job.Status.FAILED, error=INTERRUPTED, finished_at=timezone.now()):
+                log.warning("%s %s was left running by %s, which is gone: failed", kind.model.__name__, pk, who)
+                kind.interrupted(pk)
+                failed += 1
+    return failed
 
 
 def _in_thread(job_id: int, *, kind: str) -> None:
@@ -135,6 +158,6 @@ def _finish(job: RunJob, started: Any, status: str, error: str) -> None:
 
 KINDS: dict[str, Kind] = {
     "run": Kind("tally.start_run", RunJob, execute),
-    "import": Kind("tally.start_import", ImportJob, imports.execute),
-    "export": Kind("tally.start_export", ExportJob, exports.execute),
+    "import": Kind("tally.start_import", ImportJob, imports.execute, imports.interrupted),
+    "export": Kind("tally.start_export", ExportJob, exports.execute, exports.interrupted),
 }

@@ -75,6 +75,9 @@ class Job(models.Model):
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The process running it (host:pid, as leases name theirs): if that process dies mid-job, the
+    # worker's tick finds the job still "running" under a dead pid and fails it (tally.web.jobs).
+    taken_by = models.CharField(max_length=200, blank=True)
 
     class Meta:
         abstract = True
@@ -84,8 +87,10 @@ class Job(models.Model):
     def take(cls, pk: int) -> bool:
         """Mark the queued job running; False when it was not queued. Taking it is one conditional
         update, so a second copy of the job (queued twice, or a worker's retry) finds it taken."""
+        from tally.services.leases import holder
+
         return bool(cls._default_manager.filter(pk=pk, status=cls.Status.QUEUED).update(
-            status=cls.Status.RUNNING, started_at=timezone.now()))
+            status=cls.Status.RUNNING, started_at=timezone.now(), taken_by=holder()))
 
 
 class RunJob(Job):
