@@ -123,13 +123,13 @@ def _write(job: ExportJob, path: Path) -> int:
 
 
 def _fail(job: ExportJob, error: str) -> None:
-    shutil.rmtree(folder(job.pk), ignore_errors=True)  # no partial file is ever served, or kept
+    discard(job.pk)  # no partial file is ever served, or kept
     ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.FAILED, error=error,
                                                finished_at=timezone.now())
 
 
-def interrupted(job_id: int) -> None:
-    """The job's process died mid-way (its row is failed already): no partial file is kept."""
+def discard(job_id: int) -> None:
+    """Delete the job's files: it failed, its process died mid-way, or it is too old to keep."""
     shutil.rmtree(folder(job_id), ignore_errors=True)
 
 
@@ -138,6 +138,6 @@ def delete_old(now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.TALLY_EXPORT_KEEP_DAYS)
     old = list(ExportJob.objects.filter(requested_at__lt=cutoff).values_list("pk", flat=True))
     for pk in old:
-        shutil.rmtree(folder(pk), ignore_errors=True)
+        discard(pk)
     ExportJob.objects.filter(pk__in=old).delete()
     return len(old)

@@ -116,10 +116,10 @@ def _import(job: ImportJob, file: ImportFile) -> None:
 def interrupted(job_id: int) -> None:
     """The job's process died mid-way (its row is failed already): a file it was importing was
     imported whole or not at all, so the files still waiting are rejected and their copies deleted."""
-    for file in ImportFile.objects.filter(job_id=job_id, outcome=ImportFile.Outcome.WAITING):
-        if file.staged:
-            (home() / file.staged).unlink(missing_ok=True)
-    ImportFile.objects.filter(job_id=job_id, outcome=ImportFile.Outcome.WAITING).update(
+    waiting = ImportFile.objects.filter(job_id=job_id, outcome=ImportFile.Outcome.WAITING)
+    for staged in waiting.exclude(staged="").values_list("staged", flat=True):
+        (home() / staged).unlink(missing_ok=True)
+    waiting.update(
         outcome=ImportFile.Outcome.REJECTED, code="JOB_INTERRUPTED", staged="",
         message="the import stopped before this file was imported; upload it again")
     _tidy(job_id)

@@ -159,5 +159,5 @@ def _finish(job: RunJob, started: Any, status: str, error: str) -> None:
 KINDS: dict[str, Kind] = {
     "run": Kind("tally.start_run", RunJob, execute),
     "import": Kind("tally.start_import", ImportJob, imports.execute, imports.interrupted),
-    "export": Kind("tally.start_export", ExportJob, exports.execute, exports.interrupted),
+    "export": Kind("tally.start_export", ExportJob, exports.execute, exports.discard),
 }
