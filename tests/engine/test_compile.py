@@ -100,3 +100,21 @@ def test_no_files_on_one_side_make_everything_pending(tmp_path: Path) -> None:
     pq.write_table(pa.Table.from_pylist([rec(D1, "A", 1)], schema=SCHEMA), o)
     result = reconcile_day(spec, D1, [str(o)], [])
     assert (result.matched, result.pending, result.breaks) == (0, 1, [])
+
+
+def test_only_the_days_records_count_whatever_else_a_file_holds(tmp_path: Path) -> None:
+    # A lake file holds one day, whose filter the engine leaves out (its statistics prove it);
+    # a file holding other days' records too is filtered: both give the day's own outcome.
+    spec = Plan("p", ("ours",), ("theirs",), carry_over_days=0)
+    d2 = D1 + timedelta(days=1)
+    files = {}
+    for name, records in {"one_day": [rec(D1, "A", 100, line=1), rec(D1, "B", 7, line=2)],
+                          "two_days": [rec(D1, "A", 100, line=1), rec(D1, "B", 7, line=2), rec(d2, "C", 5, line=3)],
+                          "other_day": [rec(d2, "C", 5, line=1)],
+                          "theirs": [rec(D1, "A", 100, line=1)]}.items():
+        files[name] = str(tmp_path / f"{name}.parquet")
+        pq.write_table(pa.Table.from_pylist(records, schema=SCHEMA), files[name])
+    for ours in (["one_day"], ["two_days"], ["one_day", "other_day"]):
+        result = reconcile_day(spec, D1, [files[name] for name in ours], [files["theirs"]])
+        assert (result.matched, result.pending) == (1, 0), ours
+        assert [(b.kind, b.order_no, b.ours and b.ours["line_no"]) for b in result.breaks] == [("short", "B", 2)], ours

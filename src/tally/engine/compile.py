@@ -9,9 +9,10 @@ difference flag per compared field. Each joined row gets one outcome for process
 - a one-sided record of day B: ``pending`` while B + carry_over_days > D, ``short``/``long`` on
   D = B + carry_over_days; anything else was settled on an earlier day (``done``).
 
-The rows are aggregated by outcome in the same pass: counts for all, and the records only for
-the few rows that are not matched pairs. So the engine reads only the columns the plan needs,
-and only breaks reach Python (their full records are read back from the lake by line number).
+The same pass counts the joined rows and keeps only the few that are not plain matched pairs
+(one-sided, differing, or paired across days); only those are classified. So the engine reads
+only the columns the plan needs, and only breaks and pending records reach Python (their full
+records are read back from the lake by line number, in one more query).
 
 Duplicates are never collapsed. A record that would pair with more than one counterpart makes
 its key ambiguous: every record of that key is then treated as one-sided with reason
@@ -25,13 +26,15 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.backends.duckdb  # loads every SQL compiler Ibis has: at import, not at a run's first connect
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -99,6 +102,16 @@ def arrow(con: Any, expr: ir.Table) -> pa.Table:
     return expr.to_pyarrow()
 
 
+def _table(con: Any, data: pa.Table) -> ir.Table:
+    """Arrow rows as a table of the connection. On DuckDB registered with it directly: Ibis's
+    ``memtable`` imports pandas on first use, half a second when a process starts."""
+    if con.name != "duckdb":
+        return ibis.memtable(data)
+    name = f"tally_rows_{uuid.uuid4().hex}"
+    con.con.register(name, data)
+    return con.table(name)
+
+
 def _release(con: Any, engine: str) -> None:
     if engine == "duckdb":
         con.disconnect()
@@ -133,33 +146,49 @@ class SideInput:
         return self.files + [p for p in extra if p not in self.files]
 
 
+def _of_day(con: Any, path: str, day: date) -> ir.Table:
+    """A lake file's records of ``day``, whatever else the file holds. The lake writes a file per
+    bill and day, so on DuckDB the file's statistics usually show that every row is of that day,
+    and the filter (a tenth of a 10M-record day's join) is left out."""
+    table = con.read_parquet(path)
+    if con.name == "duckdb":
+        stats = con.con.sql("select min(stats_min), max(stats_max), sum(stats_null_count) from parquet_metadata($1) "
+                            "where path_in_schema = 'business_day'", params=[path]).fetchall()
+        if stats == [(day.isoformat(), day.isoformat(), 0)]:
+            return table
+    return table.filter(table.business_day == day)
+
+
 def _side(con: Any, side: SideInput, prefix: str, plan: Plan, day: date, dup_keys: ir.Table | None) -> ir.Table:
     columns = _columns(plan)
     index = {path: n for n, path in enumerate(side.paths)}
-    # Only the day's own records from its files, whatever else a file holds.
-    parts = [con.read_parquet(path).select(columns).filter(ibis._.business_day == day)
-             .mutate(file=ibis.literal(n, "int32")) for n, path in enumerate(side.files)]
+    parts = [_of_day(con, path, day).select(columns).mutate(file=ibis.literal(n, "int32"))
+             for n, path in enumerate(side.files)]
     if side.carried is not None and side.carried.num_rows:
         files = pa.array([index[p] for p in side.carried.column("path").to_pylist()], pa.int32())
         rows = side.carried.select(columns).append_column("file", files)
         # Nullable like a Parquet scan's columns, so the two union.
-        parts.append(ibis.memtable(rows.cast(pa.schema([f.with_nullable(True) for f in rows.schema]))))
+        parts.append(_table(con, rows.cast(pa.schema([f.with_nullable(True) for f in rows.schema]))))
     if not parts:
-        parts = [ibis.memtable(SCHEMA.empty_table().select(columns)).mutate(file=ibis.literal(0, "int32"))]
+        parts = [_table(con, SCHEMA.empty_table().select(columns)).mutate(file=ibis.literal(0, "int32"))]
     table = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
     table = filtered(table, plan.ours_filters if prefix == "o_" else plan.theirs_filters)
     table = table.mutate(**{f"k_{key}": table[key].cast("string").fill_null("") for key in plan.keys})
+    # Columns whose value is the same for every row are left out of the join (DuckDB carries a
+    # constant through a join like any column: a tenth of the day): see _value.
+    extra = ["file"] if len(parts) > 1 else []
     if dup_keys is not None:
         flagged = dup_keys.mutate(dup=ibis.literal(True))
         table = table.left_join(flagged, [f"k_{key}" for key in plan.keys]).drop(
             *[f"k_{key}_right" for key in plan.keys])
         table = table.mutate(dup=table.dup.fill_null(False))
-    else:
-        table = table.mutate(dup=ibis.literal(False))
-    table = table.mutate(dn=table.business_day.epoch_days())
+        extra.append("dup")
+    if plan.carry_over_days:
+        table = table.mutate(day=table.business_day)
+        extra.append("day")
     # Only what the join and the comparison need: the rows kept (breaks, pending, one-sided) get
     # their whole records from the lake afterwards, so the join's tables stay narrow.
-    joined = dict.fromkeys([*[f"k_{key}" for key in plan.keys], *plan.compare, "line_no", "file", "dup", "dn"])
+    joined = dict.fromkeys([*[f"k_{key}" for key in plan.keys], *plan.compare, "line_no", *extra])
     return table.select(*joined).rename({f"{prefix}{name}": name for name in joined})
 
 
@@ -174,59 +203,71 @@ def _differs(joined: ir.Table, name: str, plan: Plan) -> ir.BooleanValue:
 
 OUTCOMES = ("done", "matched", "mismatch", "short", "long", "pending")
 ONE_SIDED = ("only_ours", "only_theirs", "duplicate")
+SIDES = ("o_", "t_")
 
 
-def _classified(con: Any, plan: Plan, day: date, ours: SideInput, theirs: SideInput,
-                dup_keys: ir.Table | None) -> ir.Table:
-    """The joined rows with an ``outcome`` code (index into OUTCOMES) and a ``why`` code:
-    for pairs, 1 + the index of the first compared field that differs (0: none); for one-sided
-    rows, 100 + the index into ONE_SIDED. Small integers keep the grouping cheap."""
-    o = _side(con, ours, "o_", plan, day, dup_keys)
-    t = _side(con, theirs, "t_", plan, day, dup_keys)
+def _value(table: ir.Table, prefix: str, name: str, day: date) -> ir.Value:
+    """A side's ``file``, ``dup`` or ``day``, or the value all its rows share when the side leaves
+    the column out: a single file, no duplicate keys, nothing carried over (every record is of the
+    day processed)."""
+    if f"{prefix}{name}" in table.columns:
+        return table[f"{prefix}{name}"]
+    return {"file": ibis.literal(0, "int32"), "dup": ibis.literal(False), "day": ibis.literal(day)}[name]
+
+
+def _join(o: ir.Table, t: ir.Table, plan: Plan, dup_keys: ir.Table | None) -> ir.Table:
+    """Our records full-outer-joined with theirs on the plan's keys, within ``carry_over_days``
+    (with none, every record is of the day processed: the keys are the whole condition)."""
     c = plan.carry_over_days
     predicates = [o[f"o_k_{key}"] == t[f"t_k_{key}"] for key in plan.keys]
-    # An equi-join when nothing carries over; else records up to c days apart pair.
-    predicates.append(o.o_dn == t.t_dn if c == 0 else (o.o_dn - t.t_dn).abs() <= c)
+    if c:
+        predicates.append((o.o_day.epoch_days() - t.t_day.epoch_days()).abs() <= c)
     if dup_keys is not None:
         predicates += [~o.o_dup, ~t.t_dup]
-    joined = o.outer_join(t, predicates)
-    d = ibis.literal(day).epoch_days()
-    only_ours = joined.t_line_no.isnull()
-    only_theirs = joined.o_line_no.isnull()
+    return o.outer_join(t, predicates)
+
+
+def _summary(o: ir.Table, t: ir.Table, plan: Plan, day: date, dup_keys: ir.Table | None, engine: str) -> ir.Table:
+    """The day in one pass over the joined rows: how many there are, and the few that are not
+    plain matched pairs (one-sided, differing, paired across days), each classified. The pairs
+    are the rows less the one-sided ones, so they are counted without classifying every row.
+
+    Each kept row gets an ``outcome`` code (index into OUTCOMES) and a ``why`` code: for pairs,
+    1 + the index of the first compared field that differs (0: none); for one-sided rows,
+    100 + the index into ONE_SIDED. Only the kept rows are classified, not the matched pairs."""
+    joined = _join(o, t, plan, dup_keys)
+    only_ours, only_theirs = joined.t_line_no.isnull(), joined.o_line_no.isnull()
+    differs = [_differs(joined, name, plan) for name in plan.compare]
+    keep = ibis.or_(only_ours, only_theirs, *differs)
+    if plan.carry_over_days:
+        keep |= joined.o_day != joined.t_day
+    fields = {f"{side}{name}": joined[f"{side}{name}"] for side in SIDES
+              for name in ("line_no", *[f"k_{key}" for key in plan.keys], *plan.compare)}
+    fields |= {f"{side}{name}": _value(joined, side, name, day) for side in SIDES for name in ("file", "dup", "day")}
+    counted = joined.aggregate(
+        n=ibis._.count(),
+        # The struct is never null. Saying so spares DuckDB building it for every row to check
+        # (Spark's collect skips nulls whatever it is told, and refuses to be told).
+        kept=ibis.struct(fields).collect(where=keep, include_null=engine == "duckdb"))
+    rows = counted.unnest("kept", keep_empty=True).unpack("kept")
+    only_ours, only_theirs = rows.t_line_no.isnull(), rows.o_line_no.isnull()
     first_difference = ibis.cases(
-        *[(_differs(joined, name, plan), n + 1) for n, name in enumerate(plan.compare)], else_=0)
+        *[(_differs(rows, name, plan), n + 1) for n, name in enumerate(plan.compare)], else_=0)
     one_sided_why = ibis.cases(
-        (only_ours & joined.o_dup, 102), (only_theirs & joined.t_dup, 102), (only_ours, 100), else_=101)
-    joined = joined.mutate(why=ibis.ifelse(only_ours | only_theirs, one_sided_why, first_difference).cast("int8"))
+        (only_ours & rows.o_dup, 102), (only_theirs & rows.t_dup, 102), (only_ours, 100), else_=101)
+    rows = rows.mutate(why=ibis.ifelse(only_ours | only_theirs, one_sided_why, first_difference).cast("int8"))
+    # A one-sided record of day B waits while B + carry_over_days > day.
+    waits_after = ibis.literal(day - timedelta(days=plan.carry_over_days))
     outcome = ibis.cases(
-        (only_ours & (joined.o_dn + c > d), 5),
-        (only_theirs & (joined.t_dn + c > d), 5),
+        (only_ours & (rows.o_day > waits_after), 5),
+        (only_theirs & (rows.t_day > waits_after), 5),
         (only_ours, 3),
         (only_theirs, 4),
-        (joined.why == 0, 1),
+        (rows.why == 0, 1),
         else_=2,
     )
-    return joined.mutate(outcome=outcome.cast("int8"))
-
-
-def _summary(classified: ir.Table, plan: Plan) -> ir.Table:
-    """One row per outcome and reason: counts, and the records of every row that is not a pair."""
-    payload = ibis.struct({f"{side}{name}": classified[f"{side}{name}"] for side in ("o_", "t_")
-                           for name in ("file", "line_no")})
-    # The records of unpaired rows: breaks, and the one-sided rows that duplicate checks need.
-    keep = (classified.outcome >= 2) | (classified.why >= 100)
-    # The CASE guard builds a record only for the rows kept (nearly none), not for every pair.
-    # A pair whose two records have different business days was paired across days (carry-over).
-    cross = (classified.o_dn != classified.t_dn).cast("int64")
-    rows = classified.select("outcome", "why", "o_line_no", "t_line_no", p=ibis.ifelse(keep, payload, ibis.null()),
-                             cross=cross)
-    return rows.group_by(["outcome", "why"]).aggregate(
-        n=ibis._.count(),
-        cross=rows.cross.sum(),
-        o_rows=rows.o_line_no.count(),
-        t_rows=rows.t_line_no.count(),
-        rows=rows.p.collect(),
-    )
+    return rows.mutate(outcome=outcome.cast("int8"), cross=rows.o_day != rows.t_day).drop(
+        *[f"{side}{name}" for side in SIDES for name in ("dup", *plan.compare)])
 
 
 def _reason(plan: Plan, why: int) -> str:
@@ -238,24 +279,44 @@ def _reason(plan: Plan, why: int) -> str:
 
 def _fanned_out_keys(con: Any, plan: Plan, day: date, ours: SideInput, theirs: SideInput) -> ir.Table:
     """Keys for which some record pairs with more than one counterpart."""
-    joined = _classified(con, plan, day, ours, theirs, None)
-    pairs = joined.filter(joined.why < 100)
+    joined = _join(_side(con, ours, "o_", plan, day, None), _side(con, theirs, "t_", plan, day, None), plan, None)
+    pairs = joined.filter(joined.o_line_no.notnull() & joined.t_line_no.notnull())
     keys = [f"o_k_{key}" for key in plan.keys]
     fans = []
-    for side in ("o_", "t_"):
-        grouped = pairs.group_by([*keys, f"{side}file", f"{side}line_no"]).aggregate(n=ibis._.count())
+    for side in SIDES:
+        grouped = pairs.group_by([*keys, _value(pairs, side, "file", day).name("file"), f"{side}line_no"]).aggregate(
+            n=ibis._.count())
         fans.append(grouped.filter(grouped.n > 1).select(keys))
     both = fans[0].union(fans[1]).distinct()
     found = arrow(con, both)
-    return ibis.memtable(found.rename_columns([f"k_{key}" for key in plan.keys]))
+    return _table(con, found.rename_columns([f"k_{key}" for key in plan.keys]))
 
 
-def _counts(con: Any, ours: SideInput, theirs: SideInput, plan: Plan, day: date) -> tuple[int, int]:
-    """How many records each side has for the day (both in one query)."""
-    o, t = (_side(con, side, "", plan, day, None).aggregate(n=ibis._.count()).mutate(side=ibis.literal(n, "int8"))
-            for n, side in enumerate((ours, theirs)))
-    found = dict(zip(*arrow(con, o.union(t)).select(["side", "n"]).to_pydict().values(), strict=True))
-    return int(found.get(0, 0)), int(found.get(1, 0))
+@dataclass(frozen=True)
+class _Day:
+    """What the day's query found: pairs counted, and the rows that are not plain matched pairs."""
+
+    pairs: int
+    fanned_out: bool  # some record paired with more than one counterpart
+    kept: list[dict[str, Any]]
+
+
+def _day(con: Any, plan: Plan, day: date, ours: SideInput, theirs: SideInput, dup_keys: ir.Table | None) -> _Day:
+    o, t = _side(con, ours, "o_", plan, day, dup_keys), _side(con, theirs, "t_", plan, day, dup_keys)
+    found = arrow(con, _summary(o, t, plan, day, dup_keys, con.name))
+    n = found.column("n")[0].as_py()
+    # A day with nothing kept still gives its one row, with no line on either side.
+    kept = [row for row in found.drop_columns(["n"]).to_pylist()
+            if row["o_line_no"] is not None or row["t_line_no"] is not None]
+    only_ours = sum(1 for row in kept if row["t_line_no"] is None)
+    only_theirs = sum(1 for row in kept if row["o_line_no"] is None)
+    # Each side's records, in a query of their own: sharing the side tables with the join's
+    # query would make DuckDB materialize them.
+    sides = [side.aggregate(n=ibis._.count()).mutate(side=ibis.literal(k, "int8")) for k, side in enumerate((o, t))]
+    records = dict(zip(*arrow(con, sides[0].union(sides[1])).select(["side", "n"]).to_pydict().values(), strict=True))
+    # Rows holding a record of a side outnumber that side's records only when one paired twice.
+    fanned_out = n - only_theirs > records.get(0, 0) or n - only_ours > records.get(1, 0)
+    return _Day(n - only_ours - only_theirs, fanned_out, kept)
 
 
 def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: list[str], engine: str = "duckdb",
@@ -272,28 +333,23 @@ def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: li
         return totalled
     ours = SideInput(ours_files, _carried(carried, "ours"))
     theirs = SideInput(theirs_files, _carried(carried, "theirs"))
-    summary = arrow(con, _summary(_classified(con, plan, day, ours, theirs, None), plan)).to_pylist()
-    o_count, t_count = _counts(con, ours, theirs, plan, day)
-    fanned_out = sum(r["o_rows"] for r in summary) > o_count or sum(r["t_rows"] for r in summary) > t_count
-    if fanned_out:
-        dup_keys = _fanned_out_keys(con, plan, day, ours, theirs)
-        summary = arrow(con, _summary(_classified(con, plan, day, ours, theirs, dup_keys), plan)).to_pylist()
-    counts = Counter[str]()
-    rows: list[dict[str, Any]] = []
-    for group in summary:
-        outcome = OUTCOMES[group["outcome"]]
-        counts[outcome] += group["n"]
-        if group["outcome"] >= 2 or group["why"] >= 100:
-            reason = _reason(plan, group["why"])
-            rows += [{**row, "outcome": outcome, "reason": reason} for row in group["rows"] or []]
-    full = {"o_": _full_records(con, ours.paths, rows, "o_"), "t_": _full_records(con, theirs.paths, rows, "t_")}
+    seen = _day(con, plan, day, ours, theirs, None)
+    if seen.fanned_out:
+        seen = _day(con, plan, day, ours, theirs, _fanned_out_keys(con, plan, day, ours, theirs))
+    counts = Counter(OUTCOMES[row["outcome"]] for row in seen.kept)
+    # A matched pair is kept only when it pairs records of different days (carry-over).
+    cross_day = counts.pop("matched", 0)
+    counts["matched"] = seen.pairs - counts["mismatch"]
+    rows = [{**row, "outcome": OUTCOMES[row["outcome"]], "reason": _reason(plan, row["why"])}
+            for row in seen.kept if OUTCOMES[row["outcome"]] != "matched"]
+    full = _full_records(con, {"o_": ours.paths, "t_": theirs.paths}, rows)
     _release(con, engine)
-    columns = _columns(plan)
-    for row in rows:
-        _fill(row, full, columns)
     _mark_one_sided_duplicates(rows, plan)
     recent = _recent(carried, plan, day)
     if plan.candidates:
+        columns = _columns(plan)
+        for row in rows:
+            _fill(row, full, columns)
         # In Python after the query, whatever the engine: candidates are the same on DuckDB and Spark.
         candidates.match(rows, plan.candidates, counts, {"o_": ours.paths, "t_": theirs.paths}, recent or [])
     breaks = [row for row in rows if row["outcome"] in BREAKS]
@@ -310,7 +366,6 @@ def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: li
                                             lambda row: _record_of(row, full), {"o_": ours.paths, "t_": theirs.paths},
                                             day, plan.carry_over_days, plan.candidates)
     to_carry.sort(key=lambda r: (r["side"], r["path"], r["line_no"]))
-    cross_day = sum(group["cross"] or 0 for group in summary if OUTCOMES[group["outcome"]] == "matched")
     return DayOutcome(plan.name, day, counts["matched"], counts["pending"], found, cross_day=cross_day,
                       carried=pa.Table.from_pylist(to_carry, schema=CARRIED))
 
@@ -346,7 +401,7 @@ def _recent(carried: pa.Table | None, plan: Plan, day: date) -> list[dict[str, A
 
 def _mark_one_sided_duplicates(rows: list[dict[str, Any]], plan: Plan) -> None:
     def key(row: dict[str, Any], side: str) -> tuple[Any, ...]:
-        return (side, *(("" if row[f"{side}{k}"] is None else str(row[f"{side}{k}"])) for k in plan.keys))
+        return (side, *(row[f"{side}k_{k}"] for k in plan.keys))
 
     one_sided = [(row, "o_" if row["t_line_no"] is None else "t_") for row in rows
                  if row["o_line_no"] is None or row["t_line_no"] is None]
@@ -365,20 +420,30 @@ def _carried(carried: pa.Table | None, side: str) -> pa.Table | None:
     return carried.filter(pc.equal(carried.column("side"), side))
 
 
-def _full_records(con: Any, files: list[str], rows: list[dict[str, Any]],
-                  prefix: str) -> dict[tuple[int, int], dict[str, Any]]:
-    """The complete lake records of the breaks' lines, one semi-join per file."""
-    wanted: dict[int, set[int]] = {}
-    for row in rows:
-        if row[f"{prefix}line_no"] is not None:
-            wanted.setdefault(row[f"{prefix}file"], set()).add(row[f"{prefix}line_no"])
-    found: dict[tuple[int, int], dict[str, Any]] = {}
-    for file, lines in wanted.items():
-        table = con.read_parquet(files[file])
-        picked = arrow(con, table.semi_join(ibis.memtable({"line_no": sorted(lines)}), "line_no"))
-        # Back to the lake's own types: Spark hands UTC timestamps back without their zone.
-        picked = picked.select(SCHEMA.names).cast(SCHEMA)
-        found |= {(file, record["line_no"]): record for record in picked.to_pylist()}
+def _full_records(con: Any, paths: dict[str, list[str]],
+                  rows: list[dict[str, Any]]) -> dict[str, dict[tuple[int, int], dict[str, Any]]]:
+    """The complete lake records of the kept rows' lines, per side: one query for every file of
+    both sides (a semi-join on line numbers each)."""
+    wanted = sorted({(side, row[f"{prefix}file"], row[f"{prefix}line_no"]) for side, prefix in enumerate(SIDES)
+                     for row in rows if row[f"{prefix}line_no"] is not None})
+    found: dict[str, dict[tuple[int, int], dict[str, Any]]] = {prefix: {} for prefix in SIDES}
+    if not wanted:
+        return found
+    columns = [pa.array(list(values), kind) for values, kind in zip(zip(*wanted, strict=True),
+                                                                      (pa.int8(), pa.int32(), pa.int64()), strict=True)]
+    # (pa.table would import pandas, to check whether it was handed a data frame.)
+    lines = _table(con, pa.Table.from_arrays(columns, names=["side", "file", "line_no"]))
+    parts = []
+    for side, file in sorted({(side, file) for side, file, _ in wanted}):
+        these = lines.filter((lines.side == side) & (lines.file == file)).select("line_no")
+        parts.append(con.read_parquet(paths[SIDES[side]][file]).select(SCHEMA.names).semi_join(these, "line_no")
+                     .mutate(side=ibis.literal(side, "int8"), file=ibis.literal(file, "int32")))
+    picked = arrow(con, parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0])
+    # Back to the lake's own types: Spark hands UTC timestamps back without their zone.
+    records = picked.select(SCHEMA.names).cast(SCHEMA).to_pylist()
+    for side, file, record in zip(picked.column("side").to_pylist(), picked.column("file").to_pylist(), records,
+                                  strict=True):
+        found[SIDES[side]][(file, record["line_no"])] = record
     return found
 
 
@@ -405,7 +470,8 @@ def _break(row: dict[str, Any], full: dict[str, dict[tuple[int, int], dict[str, 
         return None if line is None else full[prefix][(row[f"{prefix}file"], line)]
 
     ours, theirs = record("o_"), record("t_")
-    suggestions = candidates.stored(row, lambda member: _record_of(member, full))
+    suggestions = candidates.stored(row, lambda member: _record_of(member, full)) \
+        if "suggestions" in row or "groups" in row else ()
     side = ours or theirs
     assert side is not None
     return BreakFound(
