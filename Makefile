@@ -41,7 +41,11 @@ test-sqlite: setup browser-deps
 test-postgres: setup
 	TALLY_HOME=$$(mktemp -d) DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not browser and not spark"
 
-test: lint test-sqlite test-postgres
+# The two suites side by side: most of a suite's time is waiting (servers, browser, Spark), so on
+# two cores both finish in little more than the longer one's time. Each one's output is printed
+# whole when it ends.
+test: lint
+	$(MAKE) --no-print-directory --output-sync=target -j2 test-sqlite test-postgres
 
 # Refresh the README's screenshots from the browser test.
 screenshots: setup browser-deps
