@@ -266,7 +266,7 @@ def _summary(o: ir.Table, t: ir.Table, plan: Plan, day: date, dup_keys: ir.Table
         (rows.why == 0, 1),
         else_=2,
     )
-    return rows.mutate(outcome=outcome.cast("int8"), cross=rows.o_day != rows.t_day).drop(
+    return rows.mutate(outcome=outcome.cast("int8")).drop(
         *[f"{side}{name}" for side in SIDES for name in ("dup", *plan.compare)])
 
 
