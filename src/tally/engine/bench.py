@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import resource
 import shutil
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,10 +29,17 @@ PLAN = Plan("bench", ("ours",), ("theirs",), keys=("order_no", "refund_no", "rec
             compare=("amount_minor", "currency"), carry_over_days=0)
 
 
+def _connect() -> duckdb.DuckDBPyConnection:
+    # DuckDB draws a progress bar on a terminal for statements over 2 s: not in `tally bench`'s output.
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def generate(folder: Path, rows: int) -> tuple[Path, Path]:
     """Two Parquet files in the lake schema; every 1000th key carries a planted break."""
     ours, theirs = folder / "ours.parquet", folder / "theirs.parquet"
-    con = duckdb.connect()
+    con = _connect()
     base = f"""
         select 'ours' as source, DATE '{DAY}' as business_day, 'payment' as record_kind,
                printf('O%010d', i) as order_no, NULL::VARCHAR as refund_no, printf('42%018d', i) as channel_txn_id,
@@ -79,7 +87,7 @@ copy (
 
 def _duckdb_sql(ours: Path, theirs: Path, out: Path) -> tuple[float, Any]:
     start = time.perf_counter()
-    con = duckdb.connect()
+    con = _connect()
     con.execute(HAND_WRITTEN.format(ours=ours, theirs=theirs, out=out / "breaks.parquet"))
     elapsed = time.perf_counter() - start
     rows = con.execute(f"select kind, order_no from read_parquet('{out / 'breaks.parquet'}')").fetchall()
@@ -124,9 +132,29 @@ def _measure(work: Callable[..., tuple[float, Any]], *args: Path) -> tuple[float
     return elapsed, result, peak_mb
 
 
+def interleaved(rows: int, runs: int = 5, folder: Path | None = None) -> dict[str, Any]:
+    """Tally's reconcile step and the hand-written query, taking turns ``runs`` times in one
+    process on the same files: the median of each and their ratio. On a small, busy machine a
+    minute's noise moves both times alike, so this ratio varies less than one from ``run``."""
+    work = Path(folder or tempfile.mkdtemp(prefix="tally-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        ours, theirs = generate(work, rows)
+        tally_times, sql_times = [], []
+        for _ in range(runs):
+            sql_times.append(_duckdb_sql(ours, theirs, work)[0])
+            tally_times.append(_tally(ours, theirs, work)[0])
+    finally:
+        if folder is None:
+            shutil.rmtree(work, ignore_errors=True)
+    tally_s, sql_s = statistics.median(tally_times), statistics.median(sql_times)
+    return {"rows": rows, "runs": runs, "tally_s": round(tally_s, 3), "duckdb_sql_s": round(sql_s, 3),
+            "ratio": round(tally_s / sql_s, 2)}
+
+
 def generate_days(folder: Path, rows: int, days: int) -> list[tuple[Path, Path]]:
     """A file pair per day; one key in 3000 crosses midnight (ours on day d, theirs on d + 1)."""
-    con = duckdb.connect()
+    con = _connect()
     files = []
     for n in range(days):
         day = DAY + timedelta(days=n)
