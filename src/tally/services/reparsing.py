@@ -25,7 +25,7 @@ from tally.channels import ParseContext
 from tally.errors import ConfigError, OperationFailed, TallyError
 from tally.ingest.models import Bill, SourceVersion
 from tally.lake import BillWriter
-from tally.records import SCHEMA
+from tally.records import SCHEMA, as_rows
 from tally.services.sources import current_version, version_of
 from tally.services.workspace import archive, lake
 
@@ -93,7 +93,7 @@ def _keyed(table: pa.Table) -> dict[tuple[int, int], dict[str, Any]]:
     """Records by (line, n-th record of that line): most formats give one record per line."""
     seen: Counter[int] = Counter()
     keyed = {}
-    for record in table.sort_by("line_no").to_pylist():
+    for record in as_rows(table.sort_by("line_no")):
         line = record["line_no"]
         keyed[(line, seen[line])] = record
         seen[line] += 1
