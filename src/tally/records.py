@@ -52,9 +52,10 @@ _EPOCH_ORDINAL = _EPOCH.date().toordinal()
 
 
 def as_rows(table: pa.Table) -> list[dict[str, Any]]:
-    """``table.to_pylist()``, four to ten times faster on records: pyarrow makes a Python object per
-    value to convert it, and a time zone lookup per timestamp (half of a 10M-record day's Python).
-    Dates and UTC timestamps go through their integers here; other columns convert whole."""
+    """``table.to_pylist()``, faster: pyarrow makes a Python object per value to convert it, and
+    looks up the time zone of every timestamp. Here dates and UTC timestamps go through their
+    integers and the other columns convert whole: the 16,666 records a 10M-record day reads back
+    take 0.04 s against 0.14–0.38 s, a million 3–4 s against 8–9 s."""
     columns: list[list[Any]] = []
     for column in table.columns:
         kind = column.type
@@ -67,7 +68,8 @@ def as_rows(table: pa.Table) -> list[dict[str, Any]]:
         else:
             columns.append(column.to_pylist())
     names = table.column_names
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    # Not strict: one table's columns are the same length, and checking costs a third of the loop.
+    return [dict(zip(names, values, strict=False)) for values in zip(*columns, strict=False)]
 
 
 class Batcher:
