@@ -1,7 +1,7 @@
 """Uploading bills in a real browser: from a calendar cell to the upload page, two files dropped on
 the drop zone, then the import job's page (imported on a thread: no worker beats), which follows
-the job until one file is imported and one rejected with its error code; the cell then shows the
-bill (en and zh-hans)."""
+the job until one file is imported and one rejected, said in the reader's language with the
+parser's detail and the error code; the cell then shows the bill (en and zh-hans)."""
 
 from __future__ import annotations
 
@@ -31,9 +31,9 @@ DROP = """([files]) => {
 
 @pytest.mark.parametrize(("language", "suffix", "words"), [
     ("en", "", {"upload": "Upload", "import": "Import", "imported": "imported", "rejected": "rejected",
-                "calendar": "Calendar"}),
+                "calendar": "Calendar", "why": "An amount is missing or is not a number like 12.34"}),
     ("zh-hans", ".zh-hans", {"upload": "上传", "import": "导入", "imported": "已导入", "rejected": "已拒收",
-                             "calendar": "账单日历"}),
+                             "calendar": "账单日历", "why": "金额缺失或格式不对"}),
 ])
 def test_drop_two_files_one_imported_one_rejected(live_server, language: str, suffix: str,
                                                   words: dict[str, str]) -> None:
@@ -82,6 +82,9 @@ def test_drop_two_files_one_imported_one_rejected(live_server, language: str, su
             rejected = page.locator('tr[data-file="bank-bad.csv"]')
             expect(rejected).to_contain_text(words["rejected"])
             expect(rejected.locator("code")).to_have_text("BAD_AMOUNT")
+            # What is wrong in the reader's words, then the parser's own detail with the file:line place.
+            expect(rejected.locator(".error-sentence")).to_contain_text(words["why"])
+            expect(rejected.locator(".error-detail")).to_contain_text("(bank-bad.csv:2, field amount)")
             expect(page.locator("#progress-bar")).to_have_attribute("value", "2")
             page.screenshot(path=SCREENSHOTS / f"upload{suffix}.png", full_page=True)
 

@@ -88,7 +88,8 @@ def test_a_bad_file_names_code_and_line_and_keeps_nothing() -> None:
     html = answer.content.decode()
     assert 'data-code="BAD_RATE"' in html
     assert "<code>BAD_RATE</code>" in html
-    assert "(line 3)" in html
+    assert "A rate must be a positive number between two different currencies." in html
+    assert "(rates.csv:3, field rate)" in html
     assert "The file was refused; no rate from it was kept." in html
     assert list(FxRate.objects.values_list("day", "rate")) == [(dt.date(2024, 4, 30), "7.1")]
     missing = upload(client, b"day,pair,rate\n2024-05-01,USD/CNY,7.2\n").content.decode()
@@ -131,4 +132,5 @@ def test_the_page_in_chinese() -> None:
         assert words in html, words
     refused = upload(client, b"day,base,quote,rate\n2024-05-01,USD,CNY,x\n").content.decode()
     assert "文件被拒收，其中的汇率一条也未保存。" in refused
-    assert "(第 2 行)" in refused
+    assert "金额缺失或格式不对" in refused  # the sentence of BAD_AMOUNT; the detail stays English
+    assert "(rates.csv:2, field rate)" in refused

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from tally import channels
 from tally.channels import ParseContext
-from tally.errors import OperationFailed
+from tally.errors import OperationFailed, Where
 from tally.ingest.models import Bill
 from tally.services.importing import context
 from tally.services.workspace import archive, lake
@@ -134,6 +134,11 @@ class BillError:
     line: int | None = None
     field: str | None = None
     hint: str | None = None
+
+    @property
+    def where(self) -> Where:
+        """The place as the error that was raised had it (file:line, field)."""
+        return Where(self.file, self.line, self.field)
 
 
 def _split_where(rest: str, file_name: str) -> tuple[str, str | None]:

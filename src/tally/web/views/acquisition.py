@@ -2,8 +2,10 @@
 
 The states and their reasons come from tally.services.acquisition (the same rules the worker
 follows); Retry runs one fetch now through tally.services.fetching (an inbox source: one scan),
-exactly what ``tally fetch`` does. Fetch settings are shown as declared: secrets appear only as
-the names of their environment variables or files, never as values.
+exactly what ``tally fetch`` does; a try that failed, was refused or rejected says why in the
+reader's language (tally.web.error_labels), beside the reason as recorded. Fetch settings are shown
+as declared: secrets appear only as the names of their environment variables or files, never as
+values.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -24,6 +27,7 @@ from tally.errors import TallyError
 from tally.ingest.models import FetchAttempt, Source
 from tally.services import acquisition, fetching, inbox
 from tally.web import labels
+from tally.web.error_labels import Explained, error_html, explain, explain_error
 from tally.web.permissions import ADD_BILL, VIEW_BILLS, VIEW_FETCHES, requires
 from tally.web.views.requests import HtmxHttpRequest
 
@@ -32,6 +36,7 @@ PAGE_SIZE = 50
 # Keys of a fetch table that would hold a secret's value; a declaration never has them
 # (tally.config refuses it), and the page would not show one if it did.
 SECRET_VALUES = ("password", "private_key", "passphrase", "api_key", "private_key_password", "app_auth_token")
+FAILURES = (FetchAttempt.Outcome.FAILED, FetchAttempt.Outcome.REFUSED, FetchAttempt.Outcome.REJECTED)
 
 
 @require_safe
@@ -65,10 +70,14 @@ def retry(request: HtmxHttpRequest) -> HttpResponse:
             return redirect(back)
         attempt = fetching.fetch(source.name, day)
     except TallyError as exc:
-        messages.error(request, f"{exc.code}: {exc.message}")
+        messages.error(request, error_html(explain_error(exc)))
         return redirect(back)
     outcome = labels.FETCH_OUTCOMES.get(attempt.outcome, attempt.outcome)
     text = _("%(source)s, %(day)s: %(outcome)s") % {"source": source.name, "day": day.isoformat(), "outcome": outcome}
+    error = fetch_error(attempt.outcome, attempt.code, attempt.reason)
+    if error is not None:
+        messages.error(request, format_html("{} {}", text, error_html(error)))
+        return redirect(back)
     if attempt.reason:
         text = f"{text} — {attempt.reason}"
     if attempt.exit_code == 0:
@@ -78,6 +87,14 @@ def retry(request: HtmxHttpRequest) -> HttpResponse:
     return redirect(back)
 
 
+def fetch_error(outcome: str, code: str, reason: str) -> Explained | None:
+    """A failed, refused or rejected attempt's error in the reader's language (no bill and not ready
+    carry a code too, but are answers, not errors). A reason a TallyError wrote starts with its code."""
+    if not code or outcome not in FAILURES:
+        return None
+    return explain(code, reason.removeprefix(f"{code}: "))
+
+
 @require_safe
 @requires(VIEW_FETCHES)
 def fetch_history(request: HtmxHttpRequest, name: str) -> HttpResponse:
@@ -85,6 +102,7 @@ def fetch_history(request: HtmxHttpRequest, name: str) -> HttpResponse:
     attempts = FetchAttempt.objects.filter(source=source).select_related("bill").order_by("-started_at", "-pk")
     page = Paginator(attempts, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"attempt": a, "label": labels.FETCH_OUTCOMES.get(a.outcome, a.outcome), "seconds": _seconds(a),
+             "error": fetch_error(a.outcome, str(a.details.get("code") or ""), a.reason),
              "details": _details(a.details)} for a in page]
     context = {"source": source, "page": page, "rows": rows, "settings": shown_settings(source.spec.get("fetch"))}
     return render(request, "tally/fetch_history.html", context)

@@ -17,10 +17,11 @@ from django.views.decorators.http import require_POST, require_safe
 from tally.breaks.models import Break
 from tally.errors import TallyError
 from tally.services import access, approvals, workflow
+from tally.web.error_labels import error_text
 from tally.web.forms import BreakFilter
 from tally.web.permissions import VIEW_BREAKS, requires
 from tally.web.workflow_forms import BULK_OPERATIONS, BulkForm, ReasonForm
-from tally.web.workflow_labels import ACTION_KINDS, error_text
+from tally.web.workflow_labels import ACTION_KINDS
 
 PAGE_SIZE = 50
 

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import FileResponse, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -19,6 +20,7 @@ from tally.errors import TallyError
 from tally.ingest.models import Bill
 from tally.services import bills as bill_service
 from tally.web import labels
+from tally.web.error_labels import error_html, explain_error
 from tally.web.permissions import VIEW_BILLS, requires
 from tally.web.views.requests import HtmxHttpRequest
 
@@ -62,8 +64,8 @@ def bill_raw(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
         handle = bill_service.raw_file(bill)
     except TallyError as exc:
         log.error("download of bill %s refused: %s", bill.pk, exc)
-        messages.error(request, _("The raw bytes of this bill cannot be served: %(code)s %(message)s")
-                       % {"code": exc.code, "message": exc.message})
+        messages.error(request, format_html("{} {}", _("The raw bytes of this bill cannot be served."),
+                                            error_html(explain_error(exc))))
         return redirect("bill-detail", pk=bill.pk)
     # Streamed in chunks from the open file; the bytes exactly as received (a .gz stays gzip:
     # no Content-Encoding, so no browser unpacks it).

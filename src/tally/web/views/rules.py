@@ -20,6 +20,7 @@ from tally.errors import TallyError
 from tally.services import access
 from tally.services.rules import Outcome, apply_rules
 from tally.web import rule_labels
+from tally.web.error_labels import error_html, explain_error
 from tally.web.permissions import VIEW_BREAKS, requires
 from tally.web.views.reports import DayForm, visible_plan
 
@@ -47,7 +48,7 @@ def plan_rules(request: HttpRequest, name: str) -> HttpResponse:
         try:
             applied = apply_rules(plan, day=day)
         except TallyError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, error_html(explain_error(exc)))
         else:
             done = sum(o.applied for o in applied.resolved)
             messages.success(request, ngettext("The rules resolved %(n)d break.", "The rules resolved %(n)d breaks.",

@@ -31,6 +31,7 @@ from tally.errors import TallyError
 from tally.ingest.models import Source
 from tally.services import samples
 from tally.services.sources import declare
+from tally.web.error_labels import error_html, explain_error
 from tally.web.permissions import ADD_SOURCE, CHANGE_SOURCE, requires
 from tally.web.source_forms import MAPPED, MappingForm, UploadForm
 from tally.web.views.requests import HtmxHttpRequest, wants_fragment
@@ -93,7 +94,7 @@ def _upload(request: HtmxHttpRequest) -> HttpResponse:
         except TallyError as exc:
             if token:
                 samples.discard(token)
-            form.add_error("sample", f"{exc.code}: {exc.message}")
+            form.add_error("sample", error_html(explain_error(exc)))
         else:
             return redirect("source-map", token=token)
     return render(request, "tally/sources/new.html", {"form": form, "limit_mb": limit_mb, "changed": changed},
@@ -144,7 +145,7 @@ def source_map(request: HtmxHttpRequest, token: str) -> HttpResponse:
             config.validate_source(name, spec)
             preview = samples.preview(item, spec, name=name)
         except TallyError as exc:
-            form.add_error(None, f"{exc.code}: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
+            form.add_error(None, error_html(explain_error(exc)))
     context = {"form": form, "found": found, "item": item, "file_error": file_error, "preview": preview,
                "mapping_id": MAPPING_ID, "token": token, "changed": changed}
     if wants_fragment(request, MAPPING_ID):

@@ -3,7 +3,8 @@
 The POST keeps the files (tally.web.imports.stage) and starts the job — on the worker when one
 runs, else on a thread (tally.web.jobs) — then redirects to the job's page, which lists every
 file with what became of it: imported (standard name, rows), already imported (the same bytes),
-or rejected with its error code and message; one bad file never stops the others. The page asks
+or rejected — what is wrong in the reader's language (tally.web.error_labels), then the stored
+English message and the code; one bad file never stops the others. The page asks
 for itself again (htmx, else a link) until the job is over. A file over TALLY_UPLOAD_MAX_BYTES
 is refused without being stored (web.uploads).
 """
@@ -23,8 +24,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from tally.ingest.models import Source
 from tally.web import imports, jobs
+from tally.web.error_labels import Explained, explain
 from tally.web.fields import BusinessDayField
-from tally.web.models import ImportJob
+from tally.web.models import ImportFile, ImportJob
 from tally.web.permissions import ADD_BILL, VIEW_BILLS, requires
 from tally.web.uploads import PerFileLimit
 from tally.web.views.requests import HtmxHttpRequest
@@ -72,8 +74,17 @@ def _job_context(pk: int) -> dict[str, Any]:
     if job is None:
         raise Http404
     files = list(job.files.select_related("bill").order_by("position"))
-    return {"job": job, "files": files, "limit_mb": _limit_mb(), "too_large": imports.TOO_LARGE,
+    return {"job": job, "files": [(f, _error_of(f)) for f in files],
             "imported": sum(f.outcome in ("imported", "already") for f in files)}
+
+
+def _error_of(file: ImportFile) -> Explained | None:
+    """A rejected file's error in the reader's language; its code and English message are as stored."""
+    if not file.code:
+        return None
+    if file.code == imports.TOO_LARGE:  # stored without a message: the limit may have changed since
+        return explain(file.code, _("The file is larger than the upload limit of %(mb)s MB.") % {"mb": _limit_mb()})
+    return explain(file.code, file.message)
 
 
 @require_safe

@@ -18,8 +18,9 @@ from tally.breaks.models import Action, Break
 from tally.errors import TallyError
 from tally.services import access, approvals, audit, evidence, suggestions, workflow
 from tally.services.kinds import UNDOABLE
+from tally.web.error_labels import error_text
 from tally.web.workflow_forms import WRITE_OFF_LABELS, ActionForm, AssignForm, AttachForm, CommentForm
-from tally.web.workflow_labels import ACTION_KINDS, error_text
+from tally.web.workflow_labels import ACTION_KINDS
 
 S = Break.Status
 MAX_ASSIGNEES = 200
