@@ -2,12 +2,17 @@
 
 Every error a user can cause carries a code matching ``[A-Z][A-Z0-9_]+``, a message that says
 what is wrong, and where it applies the file, line and field. The CLI and the web turn them into
-``error[CODE]: message (FILE:LINE)`` in one place each; nothing else formats errors.
+``error[CODE]: message (FILE:LINE)`` in one place each; nothing else formats errors. A failed
+run, a failed job and a rejected bill keep that text (``str(exc)``); ``TallyError.parse`` reads
+it back into its parts.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,29 @@ class TallyError(Exception):
             text += f"\n  hint: {self.hint}"
         return text
 
+    @classmethod
+    def parse(cls, text: str, *, file_name: str | None = None) -> TallyError | None:
+        """The error whose ``str()`` is ``text``, or None for text no TallyError wrote (a bug's
+        ``TypeError: …``). The class is not kept: the text does not say it.
+
+        The text is ambiguous where a message closes with parentheses of its own ("… (at most
+        10)") or a file name holds some: the place is the closing parenthesised part whose
+        parentheses balance, or the one before ``file_name`` (a bill's own name) when that is in
+        the text; a place of a file alone (no line, no field) must name ``file_name`` or look like
+        a path, else the parentheses are the message's.
+        """
+        body, _, hint = text.partition(_HINT)
+        matched = _TEXT.fullmatch(body)
+        if matched is None:
+            return None
+        code, rest = matched.group("code"), matched.group("rest")
+        name = PurePosixPath(file_name).name if file_name else ""
+        for at in _place_starts(rest, name):
+            where = _where(rest[at + 2:-1], name)
+            if where is not None:
+                return cls(code, rest[:at], file=where.file, line=where.line, field=where.field, hint=hint or None)
+        return cls(code, rest, hint=hint or None)
+
     def as_dict(self) -> dict[str, object]:
         return {
             "code": self.code,
@@ -70,6 +98,53 @@ class TallyError(Exception):
             "field": self.where.field,
             "hint": self.hint,
         }
+
+
+# What TallyError.__str__ writes, read back by TallyError.parse.
+_TEXT = re.compile(r"error\[(?P<code>[A-Z][A-Z0-9_]*)\]: (?P<rest>.*)", re.DOTALL)
+_HINT = "\n  hint: "
+_LINE = re.compile(r"(?:(?P<file>.*):|line )(?P<line>\d+)", re.DOTALL)
+# A file alone as the place: a path, or one word with an extension ("in.csv"), not words in
+# parentheses that end a message.
+_PATH = re.compile(r"[/\\]|^\S+\.[A-Za-z][A-Za-z0-9]*$")
+
+
+def _place_starts(rest: str, name: str) -> Iterator[int]:
+    """Where `` (`` may open the place that ends ``rest``: before the file's own name first, then
+    where the parentheses inside balance (at most one ``" ("`` does)."""
+    if not rest.endswith(")"):
+        return
+    if name and (named := rest.rfind(name)) > 0 and (at := rest.rfind(" (", 0, named)) >= 0:
+        yield at
+    at = rest.find(" (")
+    while at >= 0:
+        if _balanced(rest[at + 2:-1]):
+            yield at
+        at = rest.find(" (", at + 1)
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += (char == "(") - (char == ")")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _where(text: str, name: str) -> Where | None:
+    """``Where.__str__`` read back; None when ``text`` is not a place."""
+    place, field = text, None
+    if text.startswith("field "):
+        place, field = "", text.removeprefix("field ")
+    elif ", field " in text:
+        place, _, field = text.partition(", field ")
+    located = _LINE.fullmatch(place)
+    if located:
+        return Where(located.group("file"), int(located.group("line")), field)
+    if field is None and not (_PATH.search(place) or (name and name in place)):
+        return None
+    return Where(place or None, None, field)
 
 
 class InputRejected(TallyError):

@@ -170,7 +170,7 @@ def test_a_rejected_import_keeps_its_error_in_parts(samples: Path) -> None:
     error = bills.error_of(bill)
     assert error is not None
     assert error.code == bill.error_code == "TOTALS_MISMATCH"
-    assert (error.file, error.line) == ("tradebill_ALL_20210128.csv", 6)
+    assert (error.where.file, error.where.line) == ("tradebill_ALL_20210128.csv", 6)
     assert "4" in error.message
     assert "3" in error.message
     assert files_under(archive().root) == []  # nothing of a rejected bill is kept
@@ -204,4 +204,4 @@ def make_rejected(error: str, code: str = "BAD_AMOUNT", original: str = "dir/my 
 def test_error_of_splits_what_tally_error_wrote(text: str, parts: tuple) -> None:
     error = bills.error_of(make_rejected(text))
     assert error is not None
-    assert (error.code, error.message, error.file, error.line, error.field, error.hint) == parts
+    assert (error.code, error.message, error.where.file, error.where.line, error.where.field, error.hint) == parts

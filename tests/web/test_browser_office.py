@@ -144,6 +144,34 @@ def test_run_from_the_plan_page_with_live_progress(live_server: Any, language: s
 
 
 @pytest.mark.parametrize(("language", "suffix"), LANGUAGES)
+def test_a_failed_run_explains_itself_on_its_job_and_run_pages(live_server: Any, language: str, suffix: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    table_source("shop")
+    table_source("bank")
+    import_csv("shop", DAY, ("A1", "12.34"))  # the bank's bill for the day is missing: the run fails
+    plan("bank_vs_shop", "shop", "bank", carry_over_days=0)
+    role_user("operator", username="operator")
+    sentence = {"en": "A source has no bill for a day of the run",
+                "zh-hans": "某账源在对账任务的某个业务日期没有对账单"}
+    with sync_playwright() as playwright:
+        b = Browser(playwright, live_server, "operator", language)
+        page = b.go("/plans/bank_vs_shop/")
+        page.locator("#id_first").fill("2024-05-01")
+        page.locator("form[action$='/run/'] button[type=submit]").click()
+        expect(page.locator("#progress .badge")).to_have_text(re.compile("failed|失败"), timeout=60_000)
+        alert = page.locator("#progress .alert")
+        expect(alert).to_contain_text(sentence[language])
+        expect(alert).to_contain_text("source bank has no bill for 2024-05-01")
+        expect(alert.locator("code")).to_have_text("BILL_MISSING")
+        b.shot(f"run-failed-progress{suffix}")
+        page.locator("#progress a[href*='/runs/']").first.click()
+        expect(page.locator(".alert")).to_contain_text(sentence[language])
+        b.shot(f"run-failed{suffix}")
+        b.close()
+
+
+@pytest.mark.parametrize(("language", "suffix"), LANGUAGES)
 def test_plan_dry_run_users_preferences_and_settings(live_server: Any, language: str, suffix: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 

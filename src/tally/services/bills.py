@@ -3,17 +3,15 @@ records a line became, and a rejected bill's error in its parts."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
-from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
 import pyarrow.parquet as pq
 
 from tally import channels
 from tally.channels import ParseContext
-from tally.errors import OperationFailed, Where
+from tally.errors import OperationFailed, TallyError
 from tally.ingest.models import Bill
 from tally.services.importing import context
 from tally.services.workspace import archive, lake
@@ -119,61 +117,11 @@ def records_at(bill: Bill, line_no: int) -> list[dict[str, Any]]:
     return sorted(found, key=lambda record: (record["business_day"], record["record_kind"]))
 
 
-# A rejected bill keeps its error as TallyError.__str__ wrote it:
-# "error[CODE]: message (FILE:LINE, field F)" and, on a second line, "  hint: …".
-_ERROR = re.compile(r"^error\[(?P<code>[A-Z][A-Z0-9_]*)\]: (?P<rest>.*)$")
-_WHERE = re.compile(r"^(?P<message>.*?) \((?P<where>[^()]*)\)$")
-_LINE = re.compile(r"^(?:(?P<file>.*):|line )(?P<line>\d+)$")
-
-
-@dataclass(frozen=True)
-class BillError:
-    code: str
-    message: str
-    file: str | None = None
-    line: int | None = None
-    field: str | None = None
-    hint: str | None = None
-
-    @property
-    def where(self) -> Where:
-        """The place as the error that was raised had it (file:line, field)."""
-        return Where(self.file, self.line, self.field)
-
-
-def _split_where(rest: str, file_name: str) -> tuple[str, str | None]:
-    """``message (where)`` → (message, where). The import names the file as it was given,
-    and that name may hold parentheses itself, so look for it before the plain pattern."""
-    name = PurePosixPath(file_name).name
-    if name and rest.endswith(")") and (named := rest.rfind(name)) > 0:
-        at = rest.rfind(" (", 0, named)
-        if at >= 0:
-            return rest[:at], rest[at + 2:-1]
-    matched = _WHERE.match(rest)
-    return (matched.group("message"), matched.group("where")) if matched else (rest, None)
-
-
-def error_of(bill: Bill) -> BillError | None:
-    """A rejected bill's error in its parts (code, message, file, line, field, hint)."""
+def error_of(bill: Bill) -> TallyError | None:
+    """A rejected bill's error as it was raised (code, message, place, hint), read back from the
+    text it was stored as; text no TallyError wrote is the message, whole."""
     if not bill.error and not bill.error_code:
         return None
-    first, _, rest = bill.error.partition("\n")
-    hint = rest.strip().removeprefix("hint:").strip() or None
-    matched = _ERROR.match(first)
-    if matched is None:  # not written by TallyError: show it whole
-        return BillError(bill.error_code, bill.error.strip())
-    code = bill.error_code or matched.group("code")
-    message, where = _split_where(matched.group("rest"), bill.original_name or bill.name)
-    if where is None:
-        return BillError(code, message, hint=hint)
-    place, field = where, None
-    if where.startswith("field "):
-        place, field = "", where.removeprefix("field ")
-    elif ", field " in where:
-        place, _, field = where.partition(", field ")
-    located = _LINE.match(place)
-    file, line = (located.group("file"), int(located.group("line"))) if located else (place, None)
-    if line is None and field is None and PurePosixPath(bill.original_name or bill.name).name not in file:
-        # Parentheses that close the message itself ("… (too many decimals)"), not a place.
-        return BillError(code, f"{message} ({where})", hint=hint)
-    return BillError(code, message, file or None, line, field, hint)
+    # The bill's own name may hold parentheses: the parser looks for it before the place.
+    error = TallyError.parse(bill.error, file_name=bill.original_name or bill.name)
+    return error if error is not None else TallyError(bill.error_code, bill.error.strip())

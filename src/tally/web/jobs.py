@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db import close_old_connections
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from tally.breaks.models import Plan, Run
 from tally.engine.day import DayOutcome
@@ -87,7 +88,10 @@ def start(kind: str, job_id: int) -> str:
     return via
 
 
-INTERRUPTED = "the process running this job stopped before the job ended (killed, or restarted); start it again"
+# Stored as this English text (the JSON API gives it as is); pages translate it when shown
+# (tally_errors.stored_error).
+INTERRUPTED = gettext_noop(
+    "the process running this job stopped before the job ended (killed, or restarted); start it again")
 
 
 def fail_interrupted() -> int:

@@ -1,7 +1,8 @@
 """Template filters that turn an error into what tally/_error.html shows (tally.web.error_labels).
 
-``{% include "tally/_error.html" with error=exc|explained %}`` for a TallyError or a rejected
-bill's BillError; ``bill|rejection`` for a rejected bill of a list.
+``{% include "tally/_error.html" with error=exc|explained %}`` for a TallyError (a rejected
+bill's read back by ``bills.error_of``); ``bill|rejection`` for a rejected bill of a list;
+``{{ run.error|stored_error }}`` for a failed run's or job's stored error text.
 """
 
 from __future__ import annotations
@@ -9,10 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.template.defaultfilters import linebreaksbr
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
+from tally.errors import TallyError
 from tally.ingest.models import Bill
 from tally.services import bills as bill_service
-from tally.web.error_labels import Explained, explain
+from tally.web.error_labels import Explained, error_html, explain, explain_error
+from tally.web.jobs import INTERRUPTED
 
 register = template.Library()
 
@@ -28,3 +34,14 @@ def explained(error: Any, with_place: bool = True) -> Explained:
 def rejection(bill: Bill) -> Explained | None:
     error = bill_service.error_of(bill)
     return explained(error) if error is not None else None
+
+
+@register.filter
+def stored_error(text: str) -> SafeString:
+    """A failed run's or job's error as stored (``str(exc)``): a TallyError's reads as the other
+    errors do (sentence, English detail, code); Tally's own "interrupted" in the reader's
+    language; any other text (a bug's ``TypeError: …``) as it is."""
+    error = TallyError.parse(text)
+    if error is not None:
+        return error_html(explain_error(error))
+    return linebreaksbr(gettext(INTERRUPTED) if text == INTERRUPTED else text)
