@@ -21,12 +21,12 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from tally.errors import TallyError
-from tally.home import home
 from tally.ingest.models import Source
 from tally.services.importing import import_path
 from tally.web.models import ImportFile, ImportJob
@@ -38,7 +38,7 @@ _PLAIN_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
 
 
 def folder(job_id: int) -> Path:
-    return home() / "incoming" / "uploads" / str(int(job_id))
+    return Path(settings.TALLY_HOME) / "incoming" / "uploads" / str(int(job_id))
 
 
 def stage(files: Iterable[Any], source: Source, day: date | None, user: Any) -> ImportJob:
@@ -73,7 +73,7 @@ def _keep(job: ImportJob, position: int, file: Any, where: Path) -> ImportFile:
             out.write(chunk)
     path.chmod(0o600)
     return ImportFile(job=job, position=position, name=name, size_bytes=size,
-                      staged=str(path.relative_to(home())))
+                      staged=str(path.relative_to(settings.TALLY_HOME)))
 
 
 def execute(job_id: int) -> str:
@@ -94,7 +94,7 @@ def execute(job_id: int) -> str:
 
 
 def _import(job: ImportJob, file: ImportFile) -> None:
-    path = home() / file.staged
+    path = Path(settings.TALLY_HOME) / file.staged
     try:
         imported = import_path(path, job.source.name, file_name=file.name, day=job.business_day)
     except TallyError as exc:
@@ -118,7 +118,7 @@ def interrupted(job_id: int) -> None:
     imported whole or not at all, so the files still waiting are rejected and their copies deleted."""
     waiting = ImportFile.objects.filter(job_id=job_id, outcome=ImportFile.Outcome.WAITING)
     for staged in waiting.exclude(staged="").values_list("staged", flat=True):
-        (home() / staged).unlink(missing_ok=True)
+        (Path(settings.TALLY_HOME) / staged).unlink(missing_ok=True)
     waiting.update(
         outcome=ImportFile.Outcome.REJECTED, code="JOB_INTERRUPTED", staged="",
         message="the import stopped before this file was imported; upload it again")
