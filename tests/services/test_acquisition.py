@@ -18,11 +18,13 @@ from django.core import mail
 from django.utils import timezone
 
 from tally.breaks.models import DayResult
+from tally.errors import TallyError
 from tally.ingest.models import Alert, FetchAttempt, Lease
 from tally.services import acquisition, alerts
+from tally.services.importing import import_bill
 from tally.services.leases import LeaseHeld, free_dead_holders, lease
 from tally.services.running import run_plan
-from tally.services.schedule import State
+from tally.services.schedule import Reason, State, Why
 
 from .factories import import_csv, plan, table_source
 
@@ -127,6 +129,19 @@ def test_one_alert_at_the_deadline_by_email_and_signed_webhook(settings: Any, re
     assert "webhook-secret" not in body.decode()
 
 
+def test_the_alert_words_the_rule_and_a_rejected_bill_in_english_as_before() -> None:
+    table_source("bank", SFTP)
+    table_source("shop", SFTP)
+    with pytest.raises(TallyError):
+        import_bill(b"", "shop", file_name="shop_20240820.csv", day=DAY)
+    assert sorted((s.name, day, reason) for s, day, reason in acquisition.due_alerts(at("14:00"))) == [
+        ("bank", DAY, "no bill by 2024-08-21 14:00 CST"),
+        ("shop", DAY, "MISSING_COLUMN: error[MISSING_COLUMN]: no header row with the mapped columns; missing: "
+                      "order_no, amount, paid_at (shop_20240820.csv:1)\n  hint: check the column mapping against the "
+                      "file's header"),
+    ]
+
+
 def test_a_webhook_that_is_down_is_recorded_not_raised(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("tally.services.notify.time.sleep", lambda s: None)
     settings.TALLY_ALERT_WEBHOOK_URL = "http://127.0.0.1:9/nobody"
@@ -150,8 +165,9 @@ def test_the_calendar_cells() -> None:
     import_csv("shop", DAY)
     attempt("bank", "failed", at("10:00"), transient=True, reason="timed out")
     rows = dict((s.name, cells) for s, cells in acquisition.calendar([DAY, DAY + timedelta(days=1)], at("11:00")))
-    assert [(c.state, c.reason) for c in rows["bank"]] == [(State.FAILED, "timed out"),
-                                                            (State.NOT_READY, "expected from 2024-08-22 10:00 CST")]
+    assert [(c.state, c.reason) for c in rows["bank"]] == [
+        (State.FAILED, Reason(Why.TRY, "timed out", outcome="failed")),
+        (State.NOT_READY, Reason(Why.EXPECTED_FROM, at=at("10:00", day=DAY + timedelta(days=2))))]
     assert rows["shop"][0].state == State.ARRIVED
     assert rows["shop"][0].bills == ("data_shop_20240820_01.csv",)
 

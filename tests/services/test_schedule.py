@@ -7,7 +7,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tally.services.schedule import History, State, Try, alert_due, backoff, due, next_try, plan_day_due, state, timing
+from tally.services.schedule import (
+    History,
+    Reason,
+    State,
+    Try,
+    Why,
+    alert_due,
+    backoff,
+    due,
+    next_try,
+    plan_day_due,
+    state,
+    timing,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 LA = ZoneInfo("America/Los_Angeles")
@@ -124,19 +137,35 @@ def test_one_alert_at_the_deadline(now: datetime, alerted: bool, expected: bool)
     (History(tries=tries(("no_bill", "10:00", False))), at("15:00"), State.NO_BILL),
     (History(tries=tries(("rejected", "10:00", False))), at("15:00"), State.REJECTED),
     (History(tries=tries(("refused", "10:00", False))), at("11:00"), State.REJECTED),
-    (History(rejected_bill="TOTALS_MISMATCH: …"), at("11:00"), State.REJECTED),
-    (History(imported=True, rejected_bill="an earlier file"), at("15:00"), State.ARRIVED),
+    (History(rejected_bill=Reason(Why.BILL, "…", "TOTALS_MISMATCH")), at("11:00"), State.REJECTED),
+    (History(imported=True, rejected_bill=Reason(Why.BILL, "an earlier file")), at("15:00"), State.ARRIVED),
     (History(tries=tries(("failed", "10:00", True), ("imported", "10:05", False))), at("15:00"), State.ARRIVED),
 ])
 def test_calendar_states(history: History, now: datetime, expected: State) -> None:
     assert state(WECHAT, DAY, history, now)[0] == expected
 
 
-def test_a_state_says_why() -> None:
-    failed = History(tries=(Try("failed", at("10:00"), True, "api.mch.weixin.qq.com: timed out"),))
-    assert state(WECHAT, DAY, failed, at("14:30")) == (State.LATE, "api.mch.weixin.qq.com: timed out")
-    assert state(WECHAT, DAY, History(), at("14:30")) == (State.LATE, "no bill by 2024-08-21 14:00 CST")
-    assert state(WECHAT, DAY, History(), at("08:00")) == (State.NOT_READY, "expected from 2024-08-21 10:00 CST")
+def test_a_state_says_why_as_a_kind_and_its_values() -> None:
+    failed = History(tries=(Try("failed", at("10:00"), True, "api.mch.weixin.qq.com: timed out", "NETWORK"),))
+    assert state(WECHAT, DAY, failed, at("14:30")) == (
+        State.LATE, Reason(Why.TRY, "api.mch.weixin.qq.com: timed out", "NETWORK", "failed"))
+    assert state(WECHAT, DAY, History(), at("14:30")) == (State.LATE, Reason(Why.NO_BILL_BY, at=at("14:00")))
+    assert state(WECHAT, DAY, History(), at("08:00")) == (State.NOT_READY, Reason(Why.EXPECTED_FROM, at=at("10:00")))
+    rejected = Reason(Why.BILL, "totals differ", "TOTALS_MISMATCH", file="b.csv")
+    assert state(WECHAT, DAY, History(rejected_bill=rejected), at("11:00")) == (State.REJECTED, rejected)
+    assert state(WECHAT, DAY, History(imported=True), at("11:00")) == (State.ARRIVED, None)
+
+
+@pytest.mark.parametrize(("reason", "english"), [
+    (Reason(Why.TRY, "api.mch.weixin.qq.com: timed out", "NETWORK", "failed"), "api.mch.weixin.qq.com: timed out"),
+    (Reason(Why.BILL, "totals differ", "TOTALS_MISMATCH"), "TOTALS_MISMATCH: totals differ"),
+    (Reason(Why.BILL, "an unreadable file"), "an unreadable file"),
+    (Reason(Why.NO_BILL_BY, at=at("14:00")), "no bill by 2024-08-21 14:00 CST"),
+    (Reason(Why.EXPECTED_FROM, at=at("10:00")), "expected from 2024-08-21 10:00 CST"),
+])
+def test_a_reason_reads_in_english_as_before(reason: Reason, english: str) -> None:
+    """The late-bill alerts (row, e-mail, webhook) carry this English."""
+    assert str(reason) == english
 
 
 @pytest.mark.parametrize(("bills_at", "ran_at", "expected"), [

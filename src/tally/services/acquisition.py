@@ -18,7 +18,7 @@ from tally.engine.plan import Plan as PlanSpec
 from tally.errors import ConfigError
 from tally.ingest.models import Alert, Bill, FetchAttempt, Source
 from tally.services import schedule
-from tally.services.schedule import History, State, Timing, Try
+from tally.services.schedule import History, Reason, State, Timing, Try, Why
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Cell:
     source: str
     day: date
     state: State
-    reason: str
+    reason: Reason | None
     bills: tuple[str, ...] = ()
 
 
@@ -45,22 +45,24 @@ def histories(source: Source, days: list[date]) -> dict[date, History]:
         return {}
     first, last = min(days), max(days)
     imported: dict[date, list[str]] = defaultdict(list)
-    rejected: dict[date, str] = {}
+    rejected: dict[date, Reason] = {}
     bills = Bill.objects.filter(source=source).filter(business_day__range=(first, last)).order_by("received_at")
-    for bill in bills.only("business_day", "status", "name", "error_code", "error"):
+    for bill in bills.only("business_day", "status", "name", "original_name", "error_code", "error"):
         assert bill.business_day is not None
         if bill.status == Bill.Status.IMPORTED:
             imported[bill.business_day].append(bill.name)
         else:
-            rejected[bill.business_day] = f"{bill.error_code}: {bill.error}" if bill.error_code else bill.error
+            rejected[bill.business_day] = Reason(Why.BILL, bill.error, bill.error_code,
+                                                 file=bill.original_name or bill.name)
     tries: dict[date, list[Try]] = defaultdict(list)
     attempts = FetchAttempt.objects.filter(source=source, business_day__range=(first, last)).order_by("started_at")
-    for a in attempts.only("business_day", "outcome", "started_at", "transient", "reason"):
-        tries[a.business_day].append(Try(a.outcome, a.started_at, a.transient, a.reason))
+    for a in attempts.only("business_day", "outcome", "started_at", "transient", "reason", "details"):
+        tries[a.business_day].append(Try(a.outcome, a.started_at, a.transient, a.reason,
+                                         str(a.details.get("code") or "")))
     alerted = set(Alert.objects.filter(source=source, business_day__range=(first, last))
                   .values_list("business_day", flat=True))
     return {day: History(imported=bool(imported.get(day)), tries=tuple(tries.get(day, ())),
-                         rejected_bill=rejected.get(day, ""), alerted=day in alerted) for day in days}
+                         rejected_bill=rejected.get(day), alerted=day in alerted) for day in days}
 
 
 def due_fetches(now: datetime) -> list[tuple[str, date]]:
@@ -86,13 +88,15 @@ def fetch_still_due(source_name: str, day: date, now: datetime) -> bool:
 
 
 def due_alerts(now: datetime) -> list[tuple[Source, date, str]]:
-    """(source, day, reason) for each bill past its deadline that no alert was raised for yet."""
+    """(source, day, reason) for each bill past its deadline that no alert was raised for yet; the
+    reason in English, as the alert's row, e-mail and webhook carry it."""
     found = []
     for source in channel_sources():
         t = timing_of(source)
         for day, history in histories(source, t.days(now)).items():
             if schedule.alert_due(t, day, history, now):
-                found.append((source, day, schedule.state(t, day, history, now)[1]))
+                reason = schedule.state(t, day, history, now)[1]
+                found.append((source, day, str(reason) if reason else ""))
     return found
 
 

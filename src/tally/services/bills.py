@@ -120,8 +120,14 @@ def records_at(bill: Bill, line_no: int) -> list[dict[str, Any]]:
 def error_of(bill: Bill) -> TallyError | None:
     """A rejected bill's error as it was raised (code, message, place, hint), read back from the
     text it was stored as; text no TallyError wrote is the message, whole."""
-    if not bill.error and not bill.error_code:
+    return read_error(bill.error, bill.error_code, bill.original_name or bill.name)
+
+
+def read_error(text: str, code: str, file_name: str) -> TallyError | None:
+    """A rejected bill's error read back from its stored text and code (error_of; the calendar's
+    reason of a rejected bill, tally.services.schedule.Reason)."""
+    if not text and not code:
         return None
     # The bill's own name may hold parentheses: the parser looks for it before the place.
-    error = TallyError.parse(bill.error, file_name=bill.original_name or bill.name)
-    return error if error is not None else TallyError(bill.error_code, bill.error.strip())
+    error = TallyError.parse(text, file_name=file_name)
+    return error if error is not None else TallyError(code, text.strip())

@@ -25,6 +25,7 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from tally import transports
 from tally.errors import ConfigError, TallyError
@@ -36,7 +37,11 @@ from tally.transports.remote import DETAILS_KEY, TAKEN, taken_from
 
 log = logging.getLogger("tally.fetching")
 
-INTERRUPTED = "interrupted: the attempt did not finish (the process stopped)"
+# Tally's own reasons, stored in English (the CLI and the JSON API give them as they are); the back
+# office translates them when shown (tally.web.fetch_reasons). A try ended by an exception stores
+# INTERRUPTED followed by the exception's class, e.g. " (KeyboardInterrupt)".
+INTERRUPTED = gettext_noop("interrupted: the attempt did not finish (the process stopped)")
+NOTHING_YET = gettext_noop("nothing found yet")
 # Outcomes after which nothing more is needed for that day, and `tally fetch` exits 0.
 DONE = frozenset({FetchAttempt.Outcome.IMPORTED, FetchAttempt.Outcome.ALREADY, FetchAttempt.Outcome.NO_BILL})
 
@@ -168,7 +173,7 @@ def _fetch_channel(row: FetchAttempt, source: Source, settings: dict[str, Any], 
     for answer in answers:
         details.update(answer.details)
     if not answers:
-        return _finish(row, outcome=FetchAttempt.Outcome.NOT_READY, reason="nothing found yet", details=details)
+        return _finish(row, outcome=FetchAttempt.Outcome.NOT_READY, reason=NOTHING_YET, details=details)
     for answer in answers:
         if answer.outcome != Outcome.FETCHED:
             return _finish(row, outcome=str(answer.outcome), reason=answer.reason, transient=answer.transient,

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from tally.breaks.models import Break, DayResult, Plan, Run
 from tally.engine.compile import reconcile_day
@@ -36,6 +37,9 @@ from tally.services.leases import free_dead_holders, lease
 from tally.services.workspace import lake
 
 RUN_LEASE = timedelta(hours=6)
+# A run stopped from outside (Ctrl-C, SystemExit) has no message of its own: it stores this, then the
+# exception's class, e.g. " (KeyboardInterrupt)"; in English, translated when a page shows it.
+STOPPED = gettext_noop("the run was stopped before it ended; the days it had published stay")
 
 Progress = Callable[[date, DayOutcome], None]
 
@@ -103,10 +107,18 @@ def run_plan(name: str, first: date, last: date, *, progress: Progress | None = 
                 if progress:
                     progress(day, outcome)
     except BaseException as exc:
-        Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED, finished_at=timezone.now(), error=str(exc))
+        Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED, finished_at=timezone.now(),
+                                             error=_error_of(exc))
         raise
     Run.objects.filter(pk=run.pk).update(status=Run.Status.DONE, finished_at=timezone.now())
     return outcomes
+
+
+def _error_of(exc: BaseException) -> str:
+    """What a failed run stores: the error's text, else its class (a bare ``AssertionError()``)."""
+    if not isinstance(exc, Exception):
+        return f"{STOPPED} ({type(exc).__name__})"
+    return str(exc) or type(exc).__name__
 
 
 def run_day(plan: Plan, spec: PlanSpec, day: date, run: Run | None = None, *, dry_run: bool = False) -> DayOutcome:

@@ -83,6 +83,38 @@ class Try:
     started_at: datetime
     transient: bool = False
     reason: str = ""
+    code: str = ""  # the try's error code, if it had one
+
+
+class Why(enum.StrEnum):
+    """What a calendar cell's reason is; the back office words each in the reader's language."""
+
+    TRY = "try"  # the last try's reason as recorded, with its outcome and error code
+    BILL = "bill"  # the error of a rejected bill of that day, with its code
+    NO_BILL_BY = "no_bill_by"  # past the deadline (``at``) without a bill
+    EXPECTED_FROM = "expected_from"  # the bill is expected from its ready time (``at``)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a cell is in its state: a kind and its values, not a sentence."""
+
+    why: Why
+    text: str = ""  # TRY, BILL: the English text as recorded
+    code: str = ""  # TRY, BILL: the error code, "" when there is none
+    outcome: str = ""  # TRY: the FetchAttempt outcome
+    file: str = ""  # BILL: the bill's file name (its stored error may name it)
+    at: datetime | None = None  # NO_BILL_BY, EXPECTED_FROM
+
+    def __str__(self) -> str:
+        """The English the late-bill alerts (row, e-mail, webhook) carry: the one place it is written."""
+        if self.why == Why.NO_BILL_BY and self.at:
+            return f"no bill by {local(self.at)}"
+        if self.why == Why.EXPECTED_FROM and self.at:
+            return f"expected from {local(self.at)}"
+        if self.why == Why.BILL and self.code:
+            return f"{self.code}: {self.text}"
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -91,7 +123,7 @@ class History:
 
     imported: bool = False
     tries: tuple[Try, ...] = ()  # oldest first
-    rejected_bill: str = ""  # the error of a rejected bill of that day (an upload, an inbox file)
+    rejected_bill: Reason | None = None  # the error of a rejected bill of that day (an upload, an inbox file)
     alerted: bool = False
 
     @property
@@ -145,27 +177,27 @@ def alert_due(t: Timing, day: date, history: History, now: datetime) -> bool:
     return t.fetched and not history.acquired and not history.alerted and now >= t.deadline_at(day)
 
 
-def state(t: Timing, day: date, history: History, now: datetime) -> tuple[State, str]:
+def state(t: Timing, day: date, history: History, now: datetime) -> tuple[State, Reason | None]:
     """The calendar cell: a state and the reason behind it (the last try's, or the rule's)."""
     last = history.last
-    reason = last.reason if last else ""
+    tried = Reason(Why.TRY, last.reason, last.code, last.outcome) if last and last.reason else None
     if history.imported:
-        return State.ARRIVED, ""
+        return State.ARRIVED, None
     if last and last.outcome in ("imported", "already"):
-        return State.ARRIVED, ""
+        return State.ARRIVED, None
     if last and last.outcome == "no_bill":
-        return State.NO_BILL, reason
+        return State.NO_BILL, tried
     if last and last.outcome in HUMAN_OUTCOMES:
-        return State.REJECTED, reason
+        return State.REJECTED, tried
     if history.rejected_bill:
         return State.REJECTED, history.rejected_bill
     if t.fetched and now >= t.deadline_at(day):
-        return State.LATE, reason or f"no bill by {_local(t.deadline_at(day))}"
+        return State.LATE, tried or Reason(Why.NO_BILL_BY, at=t.deadline_at(day))
     if last and last.outcome == "failed":
-        return State.FAILED, reason
+        return State.FAILED, tried
     if now >= t.ready_at(day):
-        return State.MISSING, reason or f"expected from {_local(t.ready_at(day))}"
-    return State.NOT_READY, f"expected from {_local(t.ready_at(day))}"
+        return State.MISSING, tried or Reason(Why.EXPECTED_FROM, at=t.ready_at(day))
+    return State.NOT_READY, Reason(Why.EXPECTED_FROM, at=t.ready_at(day))
 
 
 def plan_day_due(bills_at: list[datetime | None], ran_at: datetime | None) -> bool:
@@ -175,5 +207,6 @@ def plan_day_due(bills_at: list[datetime | None], ran_at: datetime | None) -> bo
     return ran_at is None or max(b for b in bills_at if b is not None) > ran_at
 
 
-def _local(moment: datetime) -> str:
+def local(moment: datetime) -> str:
+    """A moment as the source's clock reads it, e.g. ``2024-08-21 10:00 CST``."""
     return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"

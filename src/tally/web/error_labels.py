@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.template.loader import render_to_string
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tally.errors import TallyError
@@ -278,3 +279,13 @@ def error_text(exc: TallyError) -> str:
     """One line: the sentence alone (the workflow pages' flash messages), else ``CODE: message``."""
     known = ERRORS.get(exc.code)
     return str(known) if known is not None else f"{exc.code}: {exc.message}"
+
+
+def own_words(text: str, *known: str) -> str:
+    """A stored text in the reader's language when it is Tally's own words: one of ``known``
+    (English, marked with gettext_noop), perhaps followed by the cause, e.g. `` (KeyboardInterrupt)``,
+    which stays as it is; any other text as it is."""
+    for words in known:
+        if text == words or text.startswith(f"{words} ("):
+            return gettext(words) + text[len(words):]
+    return text

@@ -12,12 +12,12 @@ from typing import Any
 from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
 
 from tally.errors import TallyError
 from tally.ingest.models import Bill
 from tally.services import bills as bill_service
-from tally.web.error_labels import Explained, error_html, explain, explain_error
+from tally.services.running import STOPPED
+from tally.web.error_labels import Explained, error_html, explain, explain_error, own_words
 from tally.web.jobs import INTERRUPTED
 
 register = template.Library()
@@ -39,9 +39,9 @@ def rejection(bill: Bill) -> Explained | None:
 @register.filter
 def stored_error(text: str) -> SafeString:
     """A failed run's or job's error as stored (``str(exc)``): a TallyError's reads as the other
-    errors do (sentence, English detail, code); Tally's own "interrupted" in the reader's
-    language; any other text (a bug's ``TypeError: …``) as it is."""
+    errors do (sentence, English detail, code); Tally's own "interrupted" (a job) and "stopped"
+    (a run) in the reader's language; any other text (a bug's ``TypeError: …``) as it is."""
     error = TallyError.parse(text)
     if error is not None:
         return error_html(explain_error(error))
-    return linebreaksbr(gettext(INTERRUPTED) if text == INTERRUPTED else text)
+    return linebreaksbr(own_words(text, INTERRUPTED, STOPPED))

@@ -3,7 +3,7 @@
 The states and their reasons come from tally.services.acquisition (the same rules the worker
 follows); Retry runs one fetch now through tally.services.fetching (an inbox source: one scan),
 exactly what ``tally fetch`` does; a try that failed, was refused or rejected says why in the
-reader's language (tally.web.error_labels), beside the reason as recorded. Fetch settings are shown
+reader's language (tally.web.fetch_reasons), beside the reason as recorded. Fetch settings are shown
 as declared: secrets appear only as the names of their environment variables or files, never as
 values.
 """
@@ -27,7 +27,8 @@ from tally.errors import TallyError
 from tally.ingest.models import FetchAttempt, Source
 from tally.services import acquisition, fetching, inbox
 from tally.web import labels
-from tally.web.error_labels import Explained, error_html, explain, explain_error
+from tally.web.error_labels import error_html, explain_error
+from tally.web.fetch_reasons import attempt_reason, cell_reason, fetch_error
 from tally.web.permissions import ADD_BILL, VIEW_BILLS, VIEW_FETCHES, requires
 from tally.web.views.requests import HtmxHttpRequest
 
@@ -36,7 +37,6 @@ PAGE_SIZE = 50
 # Keys of a fetch table that would hold a secret's value; a declaration never has them
 # (tally.config refuses it), and the page would not show one if it did.
 SECRET_VALUES = ("password", "private_key", "passphrase", "api_key", "private_key_password", "app_auth_token")
-FAILURES = (FetchAttempt.Outcome.FAILED, FetchAttempt.Outcome.REFUSED, FetchAttempt.Outcome.REJECTED)
 
 
 @require_safe
@@ -48,7 +48,8 @@ def calendar(request: HtmxHttpRequest) -> HttpResponse:
     for source, cells in acquisition.calendar(days, timezone.now()):
         fetch = source.spec.get("fetch") or {}
         rows.append({"source": source, "transport": fetch.get("transport", ""),
-                     "cells": [{"cell": c, "label": labels.FETCH_STATES.get(c.state, c.state)} for c in cells]})
+                     "cells": [{"cell": c, "label": labels.FETCH_STATES.get(c.state, c.state),
+                                "reason": cell_reason(c.reason)} for c in cells]})
     context = {"days": days, "rows": rows, "states": labels.FETCH_STATES}
     return render(request, "tally/calendar.html", context)
 
@@ -79,20 +80,12 @@ def retry(request: HtmxHttpRequest) -> HttpResponse:
         messages.error(request, format_html("{} {}", text, error_html(error)))
         return redirect(back)
     if attempt.reason:
-        text = f"{text} — {attempt.reason}"
+        text = f"{text} — {attempt_reason(attempt.reason)}"
     if attempt.exit_code == 0:
         messages.success(request, text)
     else:
         messages.error(request, text)
     return redirect(back)
-
-
-def fetch_error(outcome: str, code: str, reason: str) -> Explained | None:
-    """A failed, refused or rejected attempt's error in the reader's language (no bill and not ready
-    carry a code too, but are answers, not errors). A reason a TallyError wrote starts with its code."""
-    if not code or outcome not in FAILURES:
-        return None
-    return explain(code, reason.removeprefix(f"{code}: "))
 
 
 @require_safe
@@ -103,6 +96,7 @@ def fetch_history(request: HtmxHttpRequest, name: str) -> HttpResponse:
     page = Paginator(attempts, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"attempt": a, "label": labels.FETCH_OUTCOMES.get(a.outcome, a.outcome), "seconds": _seconds(a),
              "error": fetch_error(a.outcome, str(a.details.get("code") or ""), a.reason),
+             "reason": attempt_reason(a.reason),
              "details": _details(a.details)} for a in page]
     context = {"source": source, "page": page, "rows": rows, "settings": shown_settings(source.spec.get("fetch"))}
     return render(request, "tally/fetch_history.html", context)
