@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from tally.channels.tabular import cells
 from tally.errors import InputRejected
 from tally.money import currency_code, to_minor
-from tally.records import RECORD_KINDS
+from tally.records import COLUMNS, RECORD_KINDS
 
 MONEY = ("amount_minor", "fee_minor", "discount_minor")
 TEXT = ("order_no", "refund_no", "channel_txn_id", "status", "item")
@@ -58,8 +58,12 @@ class TableMapping:
         self.floats = floats
 
     def headers(self) -> list[str]:
-        """The field names a header row must hold (order kept, no repeats)."""
-        return list(dict.fromkeys(self.columns.values()))
+        """The field names a header row must hold, no repeats, in the record's column order: the
+        declaration's own order does not survive every database (PostgreSQL's jsonb orders keys
+        its own way), and messages that list missing columns must read the same on any."""
+        order = {name: n for n, name in enumerate(COLUMNS)}
+        fields = sorted(self.columns, key=lambda name: (order.get(name, len(order)), name))
+        return list(dict.fromkeys(self.columns[name] for name in fields))
 
     def record(self, row: Mapping[str, Any], bill_sha256: str, line: int, file: str) -> dict[str, Any]:
         """The normalized record of one row; InputRejected naming line and field otherwise."""
