@@ -84,14 +84,20 @@ def test_an_interrupted_fetch_reads_in_the_readers_language(language: str) -> No
         fetching.INTERRUPTED, f"{fetching.INTERRUPTED} (KeyboardInterrupt)"}, "stored in English"
 
 
-@pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_a_run_stopped_by_ctrl_c_stores_and_shows_why(language: str) -> None:
+def planned_day() -> date:
+    """A day whose plan has a bill on both sides: its run would pass."""
     day = date(2024, 8, 20)
     table_source("shop")
     table_source("bank")
     plan("p", "shop", "bank")
     import_csv("shop", day)
     import_csv("bank", day)
+    return day
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_run_stopped_by_ctrl_c_stores_and_shows_why(language: str) -> None:
+    day = planned_day()
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt
@@ -107,12 +113,7 @@ def test_a_run_stopped_by_ctrl_c_stores_and_shows_why(language: str) -> None:
 
 
 def test_a_run_ended_by_an_error_without_text_stores_its_class() -> None:
-    day = date(2024, 8, 20)
-    table_source("shop")
-    table_source("bank")
-    plan("p", "shop", "bank")
-    import_csv("shop", day)
-    import_csv("bank", day)
+    day = planned_day()
 
     def fail(*_: object) -> None:
         raise RuntimeError

@@ -7,8 +7,6 @@ bill's read back by ``bills.error_of``); ``bill|rejection`` for a rejected bill 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.utils.safestring import SafeString
@@ -24,16 +22,15 @@ register = template.Library()
 
 
 @register.filter
-def explained(error: Any, with_place: bool = True) -> Explained:
+def explained(error: TallyError, with_place: bool = True) -> Explained:
     """``error|explained:False`` leaves the place out, for a table with columns of its own for it."""
-    where = getattr(error, "where", "") if with_place else ""
-    return explain(error.code, error.message, where, getattr(error, "hint", None))
+    return explain_error(error) if with_place else explain(error.code, error.message, hint=error.hint)
 
 
 @register.filter
 def rejection(bill: Bill) -> Explained | None:
     error = bill_service.error_of(bill)
-    return explained(error) if error is not None else None
+    return explain_error(error) if error is not None else None
 
 
 @register.filter
